@@ -1,0 +1,102 @@
+/* core/internal.h: the seams between the core's modules.
+ *
+ * The core has four parts that are written and tested separately: the
+ * executor (tasks, scheduler, runtime, builder), the blocking pool, the
+ * driver (timer wheel, I/O registry, backend calls) and the backends. This
+ * header is the only place where they meet; each function below is defined
+ * in the file named beside it. Names are weft__ (internal, never exported).
+ */
+#ifndef WEFT_CORE_INTERNAL_H
+#define WEFT_CORE_INTERNAL_H
+
+#include <weft.h>
+
+/* ---- Settings, filled by the builder (core/builder.c) ------------------ */
+typedef struct weft__config {
+  unsigned workers; /* >= 1 */
+  weft_flavor flavor;
+  char thread_name[16];
+  size_t stack_size; /* 0 = default */
+  void (*on_thread_start)(void *);
+  void *on_thread_start_arg;
+  void (*on_thread_stop)(void *);
+  void *on_thread_stop_arg;
+  unsigned max_blocking_threads; /* default 512 */
+  uint64_t blocking_keep_alive_ms; /* default 10000 */
+  size_t blocking_queue_limit;     /* 0 = unbounded */
+  /* Backend choice: an explicit builder call wins over WEFT_BACKEND, which
+   * wins over the build default (WEFT_DEFAULT_BACKEND). NULL = not set. */
+  const char *backend_name;   /* owned copy or NULL */
+  const char *backend_module; /* owned copy or NULL */
+  uint64_t slow_poll_us;      /* 0 = off */
+  weft_slow_poll_hook slow_poll_hook;
+  void *slow_poll_arg;
+  /* Attach mode: the foreign loop, or NULL for an owned loop. */
+  void *attach_loop;
+} weft__config;
+
+/* The runtime's settings (core/runtime.c). */
+const weft__config *weft__runtime_config(const weft_runtime *rt);
+
+/* ---- The poll context (core/task.c fills it) --------------------------- */
+struct weft_context {
+  weft_waker waker;
+  weft_runtime *rt;
+  void *task; /* the weft__task being polled, NULL inside weft_block_on */
+};
+
+/* The runtime a context belongs to. Library futures (timers, I/O) use it to
+ * reach the driver on their first poll. */
+static inline weft_runtime *weft__context_runtime(const weft_context *cx) {
+  return cx->rt;
+}
+
+/* ---- Driver (core/driver.c): timers + I/O registry + backend ----------- */
+typedef struct weft__driver weft__driver;
+
+/* Make the driver for a runtime: picks and opens the backend from `cfg`
+ * (creating an owned loop, or attaching to cfg->attach_loop). Returns 0,
+ * WEFT_ENOMEM, WEFT_EBACKEND, WEFT_EABI or -errno. */
+int weft__driver_new(weft_runtime *rt, const weft__config *cfg,
+                     weft__driver **out);
+/* Free the driver; every timer and registration left is released (their
+ * wakers dropped, not woken). */
+void weft__driver_free(weft__driver *d);
+/* One turn on the calling thread: wait up to `timeout_ms` (-1 = until
+ * unparked or a timer is due; 0 = just look), fire due timers, deliver I/O
+ * readiness. Wakers are woken from inside, which schedules tasks. At most one
+ * thread is inside a turn at a time (the scheduler guarantees it). */
+int weft__driver_turn(weft__driver *d, int64_t timeout_ms);
+/* Thread-safe: make a turn in progress return soon. */
+void weft__driver_unpark(weft__driver *d);
+/* The backend's name. */
+const char *weft__driver_backend_name(const weft__driver *d);
+
+/* The runtime's driver (core/runtime.c). */
+weft__driver *weft__runtime_driver(weft_runtime *rt);
+
+/* Attach mode (core/runtime.c): the backend's host->run_tasks lands here:
+ * run ready tasks of a current-thread runtime on this thread, at most
+ * `budget` polls, fire due timers. Returns 1 if tasks are still ready. */
+int weft__runtime_run_ready(weft_runtime *rt, unsigned budget);
+
+/* ---- Blocking pool (core/blocking.c) ------------------------------------ */
+typedef struct weft__blocking_pool weft__blocking_pool;
+int weft__blocking_pool_new(weft_runtime *rt, const weft__config *cfg,
+                            weft__blocking_pool **out);
+/* Cancel queued jobs, give running ones `timeout_ms`; returns how many are
+ * still running. */
+int weft__blocking_pool_shutdown(weft__blocking_pool *p, int64_t timeout_ms);
+void weft__blocking_pool_free(weft__blocking_pool *p);
+void weft__blocking_pool_metrics(const weft__blocking_pool *p,
+                                 weft_runtime_metrics *m);
+weft__blocking_pool *weft__runtime_blocking_pool(weft_runtime *rt);
+
+/* ---- Clocks --------------------------------------------------------------
+ * weft__now_ns is CLOCK_MONOTONIC (core/clock.c). Timers read the driver's
+ * clock instead, which is the backend's now_ns when it has one (the sim
+ * backend's virtual time), so that a whole runtime can run on virtual time. */
+uint64_t weft__now_ns(void);
+uint64_t weft__driver_now_ns(const weft__driver *d);
+
+#endif /* WEFT_CORE_INTERNAL_H */
