@@ -11,7 +11,7 @@
 
 #include <weft.h>
 
-/* ---- Settings, filled by the builder (core/builder.c) ------------------ */
+/* ---- Settings, filled by the builder (core/exec/builder.c) ------------------ */
 typedef struct weft__config {
   unsigned workers; /* >= 1 */
   weft_flavor flavor;
@@ -35,10 +35,10 @@ typedef struct weft__config {
   void *attach_loop;
 } weft__config;
 
-/* The runtime's settings (core/runtime.c). */
+/* The runtime's settings (core/exec/runtime.c). */
 const weft__config *weft__runtime_config(const weft_runtime *rt);
 
-/* ---- The poll context (core/task.c fills it) --------------------------- */
+/* ---- The poll context (core/exec/task.c fills it) --------------------------- */
 struct weft_context {
   weft_waker waker;
   weft_runtime *rt;
@@ -51,7 +51,7 @@ static inline weft_runtime *weft__context_runtime(const weft_context *cx) {
   return cx->rt;
 }
 
-/* ---- Driver (core/driver.c): timers + I/O registry + backend ----------- */
+/* ---- Driver (core/reactor/driver.c): timers + I/O registry + backend ----------- */
 typedef struct weft__driver weft__driver;
 
 /* Make the driver for a runtime: picks and opens the backend from `cfg`
@@ -72,15 +72,43 @@ void weft__driver_unpark(weft__driver *d);
 /* The backend's name. */
 const char *weft__driver_backend_name(const weft__driver *d);
 
-/* The runtime's driver (core/runtime.c). */
+/* The runtime's driver (core/exec/runtime.c). */
 weft__driver *weft__runtime_driver(weft_runtime *rt);
 
-/* Attach mode (core/runtime.c): the backend's host->run_tasks lands here:
+/* Attach mode (core/exec/runtime.c): the backend's host->run_tasks lands here:
  * run ready tasks of a current-thread runtime on this thread, at most
  * `budget` polls, fire due timers. Returns 1 if tasks are still ready. */
 int weft__runtime_run_ready(weft_runtime *rt, unsigned budget);
 
-/* ---- Blocking pool (core/blocking.c) ------------------------------------ */
+/* ---- Tasks scheduled outside the workers (core/exec/task.c) ------------
+ * The blocking pool makes tasks whose schedule goes to its own queue, as
+ * tokio's BlockingTask does, so that its jobs get the same join handles.
+ *
+ * weft__task_spawn_custom makes a task (one allocation, like weft_spawn) and
+ * calls `schedule(sched, t)` once, right away, handing over one run
+ * reference. Later, every wake or abort of the idle task calls
+ * `schedule(sched, t)` again with a new run reference. The scheduler must
+ * eventually pass each run reference to exactly one of:
+ *   weft__task_run(t)      poll once on the calling thread (or, if aborted,
+ *                          drop the future without polling and resolve the
+ *                          handle CANCELLED);
+ *   weft__task_shutdown(t) drop the future without polling, resolve the
+ *                          handle CANCELLED (queue draining at shutdown).
+ * Inside the poll, cx->task is `t`, so weft__task_is_cancelled(cx->task)
+ * tells a running job that it was aborted. */
+typedef struct weft__task weft__task;
+typedef void (*weft__schedule_fn)(void *sched, weft__task *t);
+int weft__task_spawn_custom(weft_runtime *rt, const weft_future_vtable *vt,
+                            const void *state, size_t state_size,
+                            size_t output_size, weft__schedule_fn schedule,
+                            void *sched, weft_join_handle **handle,
+                            const char *file, int line);
+void weft__task_run(weft__task *t);
+void weft__task_shutdown(weft__task *t);
+int weft__task_is_cancelled(const weft__task *t);
+uint64_t weft__task_id(const weft__task *t);
+
+/* ---- Blocking pool (core/blocking/) ------------------------------------ */
 typedef struct weft__blocking_pool weft__blocking_pool;
 int weft__blocking_pool_new(weft_runtime *rt, const weft__config *cfg,
                             weft__blocking_pool **out);
