@@ -56,6 +56,10 @@ typedef struct weft_backend_host {
 /* ctl operations: all optional; unknown ops return WEFT_ENOTSUP. */
 #define WEFT_BACKEND_CTL_NATIVE_LOOP 1 /* arg: void ** <- the library's loop */
 #define WEFT_BACKEND_CTL_DETACH 2      /* attach mode: remove every handle */
+/* arg: uint64_t * <- the scheduling seed. A backend that answers it (sim)
+ * asks for a reproducible schedule: the runtime then picks its next ready
+ * task with a PRNG seeded by this value instead of in FIFO order. */
+#define WEFT_BACKEND_CTL_SCHED_SEED 3
 
 typedef struct weft_backend {
   /* ---- header, never changes ---- */

@@ -1,0 +1,200 @@
+/* backends/sim/sim.c: the deterministic backend.
+ *
+ * The sim backend exists so that code built on weft can be tested without
+ * waiting for real time to pass and without depending on the order in which
+ * the operating system happens to schedule things:
+ *
+ * - Time is virtual. now_ns() returns a counter that only poll() moves. When
+ *   the core polls with a finite timeout and nothing is ready (no wake is
+ *   pending), every task is waiting for a timer, so the counter jumps to the
+ *   end of the timeout at once and poll returns: the next timer is due. A
+ *   one-hour timer completes as fast as the core can fire it.
+ * - poll(-1) with nothing pending means that every task waits for something
+ *   that only another thread can do (a blocking job, a foreign waker). That
+ *   is real waiting, so the thread sleeps on a condition variable until
+ *   wake() is called; virtual time does not move meanwhile.
+ * - There is no real I/O: register_fd and friends return WEFT_ENOTSUP, so
+ *   the conformance tests that need sockets report themselves as skipped.
+ * - The scheduling seed (WEFT_SIM_SEED, read when the loop is created) is
+ *   handed to the executor through ctl(WEFT_BACKEND_CTL_SCHED_SEED); the
+ *   current-thread scheduler then picks the next ready task with a PRNG
+ *   seeded by it, so one seed gives one schedule, and a failing run can be
+ *   replayed by exporting the seed it printed.
+ *
+ * Threads: poll, now_ns and ctl run on the loop thread; wake and now_ns may
+ * be called from any thread. The clock is an _Atomic so that a timer armed
+ * on another thread reads a whole value; it is written only by the loop
+ * thread, inside poll. The wake flag lives under the mutex because the
+ * sleeper in poll(-1) must not miss it between its check and its wait,
+ * which is exactly what a mutex + condition variable pair guarantees. */
+#include "sim.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <weft/error.h>
+
+typedef struct sim_loop {
+  const weft_backend_host *host;
+  /* Virtual time in ns. Written by the loop thread only (poll); read from
+   * any thread by now_ns. Relaxed is not enough for a reader that then
+   * compares against deadlines computed by the loop thread after it
+   * advanced the clock, so stores are release and loads acquire. */
+  _Atomic uint64_t now_ns;
+  uint64_t seed;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int woken; /* under mu: a wake arrived since the last poll returned */
+} sim_loop;
+
+/* Parse WEFT_SIM_SEED; anything that is not a whole number gives the
+ * default, so a typo cannot silently make the schedule random. */
+static uint64_t sim_seed_from_env(void) {
+  const char *s = getenv("WEFT_SIM_SEED");
+  if (!s || !*s)
+    return WEFT__SIM_DEFAULT_SEED;
+  char *end = NULL;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 0);
+  if (errno != 0 || !end || *end != '\0')
+    return WEFT__SIM_DEFAULT_SEED;
+  return (uint64_t)v;
+}
+
+static int sim_create(void **loop_out, const weft_backend_host *host) {
+  if (!loop_out || !host)
+    return WEFT_EINVAL;
+  sim_loop *l = calloc(1, sizeof *l);
+  if (!l)
+    return WEFT_ENOMEM;
+  l->host = host;
+  atomic_init(&l->now_ns, WEFT__SIM_EPOCH_NS);
+  l->seed = sim_seed_from_env();
+  int rc = pthread_mutex_init(&l->mu, NULL);
+  if (rc != 0) {
+    free(l);
+    return -rc;
+  }
+  rc = pthread_cond_init(&l->cv, NULL);
+  if (rc != 0) {
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+    return -rc;
+  }
+  *loop_out = l;
+  return 0;
+}
+
+static void sim_destroy(void *loop) {
+  sim_loop *l = loop;
+  if (!l)
+    return;
+  pthread_cond_destroy(&l->cv);
+  pthread_mutex_destroy(&l->mu);
+  free(l);
+}
+
+/* No real I/O in a simulation: every fd operation is unsupported, which the
+ * core passes on to the caller of the public I/O function. */
+static int sim_register_fd(void *loop, int fd, uint32_t interest,
+                           void *token) {
+  (void)loop;
+  (void)fd;
+  (void)interest;
+  (void)token;
+  return WEFT_ENOTSUP;
+}
+
+static int sim_modify_fd(void *loop, int fd, uint32_t interest, void *token) {
+  (void)loop;
+  (void)fd;
+  (void)interest;
+  (void)token;
+  return WEFT_ENOTSUP;
+}
+
+static int sim_deregister_fd(void *loop, int fd, void *token) {
+  (void)loop;
+  (void)fd;
+  (void)token;
+  return WEFT_ENOTSUP;
+}
+
+static int sim_poll(void *loop, int64_t timeout_ms) {
+  sim_loop *l = loop;
+  pthread_mutex_lock(&l->mu);
+  if (!l->woken && timeout_ms < 0) {
+    /* Everything waits on another thread: wait for real. The loop guards
+     * against spurious wake-ups of the condition variable. */
+    while (!l->woken)
+      pthread_cond_wait(&l->cv, &l->mu);
+  } else if (!l->woken && timeout_ms > 0) {
+    /* Everything waits on a timer: jump to its deadline. Only this thread
+     * writes the clock, so a load/store pair is not a lost update. */
+    uint64_t now = atomic_load_explicit(&l->now_ns, memory_order_relaxed);
+    uint64_t step = (uint64_t)timeout_ms * 1000000u;
+    uint64_t next = now + step < now ? UINT64_MAX : now + step;
+    atomic_store_explicit(&l->now_ns, next, memory_order_release);
+  }
+  l->woken = 0;
+  pthread_mutex_unlock(&l->mu);
+  return 0;
+}
+
+static int sim_wake(void *loop) {
+  sim_loop *l = loop;
+  if (!l)
+    return WEFT_EINVAL;
+  pthread_mutex_lock(&l->mu);
+  l->woken = 1;
+  pthread_cond_signal(&l->cv);
+  pthread_mutex_unlock(&l->mu);
+  return 0;
+}
+
+static int sim_signal_watch(void *loop, int signo) {
+  (void)loop;
+  (void)signo;
+  return WEFT_ENOTSUP;
+}
+
+static int sim_ctl(void *loop, int op, void *arg) {
+  sim_loop *l = loop;
+  switch (op) {
+  case WEFT_BACKEND_CTL_SCHED_SEED:
+    if (!arg)
+      return WEFT_EINVAL;
+    *(uint64_t *)arg = l->seed;
+    return 0;
+  default:
+    return WEFT_ENOTSUP;
+  }
+}
+
+static uint64_t sim_now_ns(void *loop) {
+  sim_loop *l = loop;
+  return atomic_load_explicit(&l->now_ns, memory_order_acquire);
+}
+
+const weft_backend weft__backend_sim = {
+    .abi_version = WEFT_BACKEND_ABI_V1,
+    .struct_size = sizeof(weft_backend),
+    .name = "sim",
+    .create = sim_create,
+    .attach = NULL, /* a simulation has no foreign loop to join */
+    .destroy = sim_destroy,
+    .register_fd = sim_register_fd,
+    .modify_fd = sim_modify_fd,
+    .rearm_fd = NULL,
+    .deregister_fd = sim_deregister_fd,
+    .close_fd = NULL,
+    .poll = sim_poll,
+    .wake = sim_wake,
+    .signal_watch = sim_signal_watch,
+    .signal_unwatch = sim_signal_watch,
+    .ctl = sim_ctl,
+    .now_ns = sim_now_ns,
+};
