@@ -1,0 +1,487 @@
+/* backends/modules/libevent/event_backend.c: the libevent backend.
+ *
+ * Owned mode: weft calls evthread_use_pthreads() before it creates its base,
+ * so the base has locks and every call below is safe from any thread. Fds are
+ * registered from whichever thread asks, as EV_ET|EV_PERSIST events: edge-
+ * triggered, so a task that has not drained an fd causes no repeat reports
+ * and no re-arm is needed. A wake is event_active() on weft's own event.
+ * The worker holding the driver runs event_base_loop(EVLOOP_ONCE).
+ *
+ * Attach mode: a foreign base may have been created before evthread was
+ * enabled, so it may have no locks. It is treated like a libuv loop: requests
+ * from other threads go through the command queue (common/cmdq.c) and are
+ * applied on the loop thread; the wake is an eventfd watched by the base,
+ * the only cross-thread signal that needs no lock. host->run_tasks runs from
+ * an event weft activates after delivering readiness, after a wake and when
+ * its timer fires; a zero-timeout timer stands in for libuv's idle handle
+ * while tasks remain. If the base's method has no edge-triggered support,
+ * watchers are used lazily, as on libuv.
+ *
+ * libev exports libevent's API names; the core dlopens this module with
+ * RTLD_DEEPBIND so that it binds to libevent's own symbols. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <fcntl.h>
+#include <sys/eventfd.h>
+
+#include "../common/cmdq.h"
+
+typedef struct evtb {
+  wb_core core;
+  weft_backend_host host;
+  struct event_base *base;
+  int attached;
+  int et; /* EV_ET available */
+  pthread_t loop_thread;
+  struct event *wake_ev;  /* owned: activated by wake; attach: eventfd */
+  struct event *keep_ev;  /* owned: keeps EVLOOP_ONCE from returning */
+  struct event *timer_ev; /* owned: poll timeout; attach: next deadline */
+  struct event *run_ev;   /* attach: runs the tasks */
+  int efd;                /* attach: the wake eventfd */
+  int reported;
+  int in_service;
+  int rerun;
+} evtb;
+
+typedef struct evtfd {
+  evtb *L;
+  wb_fd *f;
+  struct event *ev;
+} evtfd;
+
+static _Thread_local evtb *tls_loop;
+
+/* Attach mode only: the owned base is thread-safe and needs no queue. */
+static int on_loop_thread(evtb *L) {
+  return pthread_equal(pthread_self(), L->loop_thread);
+}
+
+static short to_evt(const evtb *L, uint32_t m) {
+  short f = EV_PERSIST;
+  if (L->et)
+    f |= EV_ET;
+  if (m & WEFT_IO_READABLE)
+    f |= EV_READ;
+  if (m & WEFT_IO_WRITABLE)
+    f |= EV_WRITE;
+  return f;
+}
+
+static void set_mask(evtb *L, wb_fd *f);
+static void schedule_run(evtb *L);
+
+static void on_io(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  evtfd *e = arg;
+  evtb *L = e->L;
+  wb_fd *f = e->f;
+  /* In attach mode a deregistration from another thread may be waiting in
+   * the queue; in owned mode event_del waits for this callback instead. */
+  if (L->attached && !wb_reportable(f))
+    return;
+  uint32_t dirs = 0;
+  if (what & EV_READ)
+    dirs |= WEFT_IO_READABLE;
+  if (what & EV_WRITE)
+    dirs |= WEFT_IO_WRITABLE;
+  uint32_t drop;
+  uint32_t report = wb_on_ready(&L->core, f, dirs, &drop);
+  if (drop)
+    set_mask(L, f);
+  if (report) {
+    L->reported++;
+    L->host.io_ready(L->host.ctx,
+                     atomic_load_explicit(&f->token, memory_order_acquire),
+                     report);
+    if (L->attached)
+      schedule_run(L);
+  }
+}
+
+/* Make the event match the wanted mask (loop thread in attach mode; the
+ * calling thread in owned mode, where the base is locked). */
+static void set_mask(evtb *L, wb_fd *f) {
+  uint32_t want = wb_desired(f);
+  if (want == f->started)
+    return;
+  evtfd *e = f->impl;
+  event_del(e->ev);
+  if (want) {
+    event_assign(e->ev, L->base, f->fd, to_evt(L, want), on_io, e);
+    event_add(e->ev, NULL);
+  }
+  f->started = want;
+}
+
+static void release(evtb *L, wb_fd *f) {
+  (void)L;
+  evtfd *e = f->impl;
+  if (e)
+    event_del(e->ev);
+  f->active = 0;
+  f->started = 0;
+}
+
+static void apply(void *arg, wb_fd *f, uint32_t ops) {
+  evtb *L = arg;
+  if (ops & WB_OP_CLOSE) {
+    if (f->active)
+      release(L, f);
+    close(f->fd);
+  }
+  uint32_t want = atomic_load_explicit(&f->want, memory_order_acquire);
+  uint32_t gen = atomic_load_explicit(&f->gen, memory_order_acquire);
+  if (f->active && (!want || gen != f->applied_gen))
+    release(L, f);
+  if (want && !f->active) {
+    evtfd *e = f->impl;
+    if (!e) {
+      e = calloc(1, sizeof *e);
+      if (!e)
+        return;
+      e->L = L;
+      e->f = f;
+      e->ev = event_new(L->base, f->fd, EV_PERSIST, on_io, e);
+      if (!e->ev) {
+        free(e);
+        return;
+      }
+      f->impl = e;
+    }
+    f->active = 1;
+    f->applied_gen = gen;
+    f->started = 0;
+  }
+  if (f->active)
+    set_mask(L, f);
+}
+
+/* Owned mode applies at once on the calling thread (the core makes the calls
+ * for one fd one at a time). Attach mode applies on the loop thread. */
+static int submit(evtb *L, wb_fd *f, uint32_t ops) {
+  if (!L->attached) {
+    apply(L, f, ops | WB_OP_SYNC);
+    return 0;
+  }
+  if (on_loop_thread(L)) {
+    apply(L, f, wb_take(f, ops | WB_OP_SYNC));
+    return 0;
+  }
+  if (wb_push(&L->core, f, ops | WB_OP_SYNC)) {
+    uint64_t one = 1;
+    ssize_t n = write(L->efd, &one, sizeof one);
+    (void)n; /* EAGAIN: the counter is already non-zero, a wake is due */
+  }
+  return 0;
+}
+
+static int evtb_register(void *p, int fd, uint32_t interest, void *token) {
+  evtb *L = p;
+  if (fd < 0 || fcntl(fd, F_GETFD) < 0)
+    return WEFT_EBADF;
+  wb_fd *f = wb_fd_get(&L->core, fd, 1);
+  if (!f)
+    return WEFT_ENOMEM;
+  wb_want_register(f, interest, token);
+  return submit(L, f, 0);
+}
+
+static int evtb_modify(void *p, int fd, uint32_t interest, void *token) {
+  evtb *L = p;
+  wb_fd *f = wb_fd_get(&L->core, fd, 0);
+  if (!f || !atomic_load_explicit(&f->want, memory_order_relaxed))
+    return WEFT_ENOENT;
+  wb_want_modify(f, interest, token);
+  return submit(L, f, 0);
+}
+
+static int evtb_rearm(void *p, int fd, uint32_t events, void *token) {
+  (void)token;
+  evtb *L = p;
+  if (!L->core.lazy)
+    return 0; /* edge-triggered: nothing was dropped */
+  wb_fd *f = wb_fd_get(&L->core, fd, 0);
+  if (!f)
+    return WEFT_ENOENT;
+  if (wb_rearm(f, events))
+    return submit(L, f, 0);
+  return 0;
+}
+
+static int evtb_deregister(void *p, int fd, void *token) {
+  (void)token;
+  evtb *L = p;
+  wb_fd *f = wb_fd_get(&L->core, fd, 0);
+  if (!f)
+    return WEFT_ENOENT;
+  wb_want_deregister(f);
+  return submit(L, f, 0);
+}
+
+static int evtb_close_fd(void *p, int fd, void *token) {
+  (void)token;
+  evtb *L = p;
+  wb_fd *f = wb_fd_get(&L->core, fd, 1);
+  if (!f)
+    return WEFT_EBADF;
+  wb_want_deregister(f);
+  return submit(L, f, WB_OP_CLOSE);
+}
+
+static void on_noop(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  (void)arg;
+}
+
+static int evtb_poll(void *p, int64_t timeout_ms) {
+  evtb *L = p;
+  if (L->attached)
+    return WEFT_ENOTSUP;
+  tls_loop = L;
+  L->reported = 0;
+  if (timeout_ms == 0) {
+    event_base_loop(L->base, EVLOOP_NONBLOCK);
+  } else {
+    if (timeout_ms > 0) {
+      struct timeval tv = {(time_t)(timeout_ms / 1000),
+                           (suseconds_t)(timeout_ms % 1000) * 1000};
+      event_add(L->timer_ev, &tv);
+    }
+    event_base_loop(L->base, EVLOOP_ONCE);
+    if (timeout_ms > 0)
+      event_del(L->timer_ev);
+  }
+  tls_loop = NULL;
+  return L->reported;
+}
+
+static int evtb_wake(void *p) {
+  evtb *L = p;
+  if (!L->attached) {
+    /* The base is locked: event_active from any thread wakes a loop in
+     * progress, and an event left active makes the next loop return. */
+    event_active(L->wake_ev, EV_READ, 0);
+    return 0;
+  }
+  if (on_loop_thread(L)) {
+    if (L->in_service)
+      L->rerun = 1;
+    else
+      schedule_run(L);
+    return 0;
+  }
+  uint64_t one = 1;
+  ssize_t n = write(L->efd, &one, sizeof one);
+  (void)n;
+  return 0;
+}
+
+static evtb *alloc_loop(const weft_backend_host *host) {
+  if (!host || !host->io_ready)
+    return NULL;
+  evtb *L = calloc(1, sizeof *L);
+  if (!L)
+    return NULL;
+  L->efd = -1;
+  L->host = *host;
+  return L;
+}
+
+static pthread_once_t evthread_once = PTHREAD_ONCE_INIT;
+static int evthread_ok;
+static void enable_evthread(void) {
+  evthread_ok = evthread_use_pthreads() == 0;
+}
+
+static void free_events(evtb *L) {
+  struct event *evs[] = {L->wake_ev, L->keep_ev, L->timer_ev, L->run_ev};
+  for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+    if (evs[i])
+      event_free(evs[i]);
+  L->wake_ev = L->keep_ev = L->timer_ev = L->run_ev = NULL;
+}
+
+static int evtb_create(void **out, const weft_backend_host *host) {
+  if (!out || !host)
+    return WEFT_EINVAL;
+  pthread_once(&evthread_once, enable_evthread);
+  if (!evthread_ok)
+    return WEFT_ENOMEM;
+  evtb *L = alloc_loop(host);
+  if (!L)
+    return host->io_ready ? WEFT_ENOMEM : WEFT_EINVAL;
+  L->base = event_base_new();
+  if (!L->base) {
+    free(L);
+    return WEFT_ENOMEM;
+  }
+  L->et = (event_base_get_features(L->base) & EV_FEATURE_ET) != 0;
+  wb_core_init(&L->core, !L->et);
+  L->wake_ev = event_new(L->base, -1, 0, on_noop, L);
+  /* EVLOOP_ONCE returns at once on a base with no events; this far-off
+   * persistent timer keeps a poll with no fds blocking until woken. */
+  L->keep_ev = event_new(L->base, -1, EV_PERSIST, on_noop, L);
+  L->timer_ev = evtimer_new(L->base, on_noop, L);
+  struct timeval hour = {3600, 0};
+  if (!L->wake_ev || !L->keep_ev || !L->timer_ev ||
+      event_add(L->keep_ev, &hour) != 0) {
+    free_events(L);
+    event_base_free(L->base);
+    free(L);
+    return WEFT_ENOMEM;
+  }
+  *out = L;
+  return 0;
+}
+
+/* ---- Attach mode ---------------------------------------------------------- */
+
+static void service(evtb *L);
+
+static void schedule_run(evtb *L) {
+  /* event_active on an already active event does nothing: runs merge. */
+  event_active(L->run_ev, EV_READ, 0);
+}
+
+static void on_run(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  service(arg);
+}
+
+static void on_efd(evutil_socket_t fd, short what, void *arg) {
+  (void)what;
+  uint64_t v;
+  ssize_t n = read(fd, &v, sizeof v);
+  (void)n;
+  service(arg);
+}
+
+static void arm_timer(evtb *L, int64_t t) {
+  if (t < 0) {
+    event_del(L->timer_ev);
+    return;
+  }
+  struct timeval tv = {(time_t)(t / 1000), (suseconds_t)(t % 1000) * 1000};
+  event_add(L->timer_ev, &tv);
+}
+
+static void service(evtb *L) {
+  wb_drain(&L->core, apply, L);
+  L->rerun = 0;
+  L->in_service = 1;
+  int more = L->host.run_tasks ? L->host.run_tasks(L->host.ctx) : 0;
+  L->in_service = 0;
+  if (more || L->rerun) {
+    /* A zero timeout: the base polls without blocking, runs the
+     * application's ready callbacks, then comes back here. */
+    arm_timer(L, 0);
+    return;
+  }
+  arm_timer(L, L->host.next_timeout_ms ? L->host.next_timeout_ms(L->host.ctx)
+                                       : -1);
+}
+
+static int evtb_attach(void **out, void *foreign,
+                       const weft_backend_host *host) {
+  if (!out || !foreign || !host)
+    return WEFT_EINVAL;
+  evtb *L = alloc_loop(host);
+  if (!L)
+    return host->io_ready ? WEFT_ENOMEM : WEFT_EINVAL;
+  L->base = foreign;
+  L->attached = 1;
+  L->loop_thread = pthread_self();
+  L->et = (event_base_get_features(L->base) & EV_FEATURE_ET) != 0;
+  wb_core_init(&L->core, !L->et);
+  L->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (L->efd < 0) {
+    int e = errno;
+    free(L);
+    return -e;
+  }
+  L->wake_ev = event_new(L->base, L->efd, EV_READ | EV_PERSIST, on_efd, L);
+  L->timer_ev = evtimer_new(L->base, on_run, L);
+  L->run_ev = event_new(L->base, -1, 0, on_run, L);
+  if (!L->wake_ev || !L->timer_ev || !L->run_ev ||
+      event_add(L->wake_ev, NULL) != 0) {
+    free_events(L);
+    close(L->efd);
+    free(L);
+    return WEFT_ENOMEM;
+  }
+  /* Tasks spawned before the loop runs must get a first turn. */
+  schedule_run(L);
+  *out = L;
+  return 0;
+}
+
+/* ---- Teardown ------------------------------------------------------------- */
+
+static void release_cb(void *arg, wb_fd *f) {
+  evtb *L = arg;
+  if (f->active)
+    release(L, f);
+  evtfd *e = f->impl;
+  if (e) {
+    event_free(e->ev);
+    free(e);
+  }
+  f->impl = NULL;
+}
+
+static void evtb_destroy(void *p) {
+  evtb *L = p;
+  if (!L)
+    return;
+  if (L->attached)
+    wb_drain(&L->core, apply, L);
+  wb_foreach(&L->core, release_cb, L);
+  free_events(L);
+  if (L->attached)
+    close(L->efd);
+  else
+    event_base_free(L->base);
+  wb_core_fini(&L->core);
+  free(L);
+}
+
+static int evtb_ctl(void *p, int op, void *arg) {
+  evtb *L = p;
+  if (op == WEFT_BACKEND_CTL_NATIVE_LOOP) {
+    if (!arg)
+      return WEFT_EINVAL;
+    *(void **)arg = L->base;
+    return 0;
+  }
+  return WEFT_ENOTSUP;
+}
+
+static const weft_backend event_vtable = {
+    .abi_version = WEFT_BACKEND_ABI_V1,
+    .struct_size = sizeof(weft_backend),
+    .name = "libevent",
+    .create = evtb_create,
+    .attach = evtb_attach,
+    .destroy = evtb_destroy,
+    .register_fd = evtb_register,
+    .modify_fd = evtb_modify,
+    .rearm_fd = evtb_rearm,
+    .deregister_fd = evtb_deregister,
+    .close_fd = evtb_close_fd,
+    .poll = evtb_poll,
+    .wake = evtb_wake,
+    .signal_watch = NULL,
+    .signal_unwatch = NULL,
+    .ctl = evtb_ctl,
+    .now_ns = NULL,
+};
+
+__attribute__((visibility("default"))) const weft_backend *
+weft_backend_module_entry(void) {
+  return &event_vtable;
+}
