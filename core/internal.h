@@ -127,4 +127,26 @@ weft__blocking_pool *weft__runtime_blocking_pool(weft_runtime *rt);
 uint64_t weft__now_ns(void);
 uint64_t weft__driver_now_ns(const weft__driver *d);
 
+/* ---- Executor additions (core/exec/) ----------------------------------- */
+
+/* Cooperative budget: leaf futures (timers, I/O, channels) call this at the
+ * top of their poll. Returns 1 to proceed, or 0 once the running task has
+ * used up its budget of 128 leaf polls: the task has then been woken, and
+ * the leaf returns WEFT_PENDING so that other tasks get a turn. Outside a
+ * task it always proceeds (the budget resets on every task poll). */
+int weft__coop_proceed(weft_context *cx);
+
+/* Attach mode (core/exec/runtime.c): make a current-thread runtime whose
+ * driver attaches to `foreign_loop` with backend `backend_name` (NULL: the
+ * builder's or default choice). `b` may be NULL for the defaults. No thread
+ * is started; the loop calls weft__runtime_run_ready from its hook, and
+ * weft_block_on returns WEFT_EBUSY. Returns as weft_builder_build. */
+int weft__runtime_new_attached(const weft_builder *b,
+                               const char *backend_name, void *foreign_loop,
+                               weft_runtime **out);
+
+/* CPUs available to the process: sched_getaffinity, capped by the cgroup
+ * v2 cpu.max quota (core/exec/builder.c). */
+unsigned weft__default_workers(void);
+
 #endif /* WEFT_CORE_INTERNAL_H */

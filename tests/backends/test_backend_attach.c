@@ -28,6 +28,19 @@
 
 static const weft_backend *be;
 
+/* As the core does: RTLD_DEEPBIND, because libev exports libevent's names,
+ * except under the sanitizers, whose runtimes refuse it. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL)
+#endif
+#endif
+#ifndef DLOPEN_FLAGS
+#define DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND)
+#endif
+
 static uint64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -387,7 +400,7 @@ int main(int argc, char **argv) {
   const char *path = argc > 1 ? argv[1] : getenv("WEFT_TEST_MODULE");
   if (!path)
     return 1;
-  void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+  void *dl = dlopen(path, DLOPEN_FLAGS);
   if (!dl) {
     fprintf(stderr, "dlopen: %s\n", dlerror());
     return 1;

@@ -27,6 +27,19 @@
 static const char *module_path;
 static const weft_backend *be;
 
+/* As the core does: RTLD_DEEPBIND, because libev exports libevent's names,
+ * except under the sanitizers, whose runtimes refuse it. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL)
+#endif
+#endif
+#ifndef DLOPEN_FLAGS
+#define DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND)
+#endif
+
 #define MAX_EV 64
 typedef struct fake_host {
   weft_backend_host host;
@@ -306,8 +319,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s MODULE.so\n", argv[0]);
     return 1;
   }
-  /* RTLD_DEEPBIND as the core does: libev exports libevent's names. */
-  void *dl = dlopen(module_path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+  void *dl = dlopen(module_path, DLOPEN_FLAGS);
   if (!dl) {
     fprintf(stderr, "dlopen: %s\n", dlerror());
     return 1;

@@ -146,8 +146,13 @@ static void apply(void *arg, wb_fd *f, uint32_t ops) {
     u->L = L;
     u->f = f;
     if (uv_poll_init(L->loop, &u->h, f->fd) != 0) {
+      /* libuv refuses this fd (a regular file, say): tell the waiting task
+       * with an error report rather than leaving it asleep forever. */
       free(u);
       atomic_store_explicit(&f->want, 0, memory_order_relaxed);
+      L->host.io_ready(L->host.ctx,
+                       atomic_load_explicit(&f->token, memory_order_acquire),
+                       WEFT_IO_ERROR);
       return;
     }
     f->impl = u;

@@ -1,0 +1,183 @@
+/* core/exec/exec.h: the executor's private structures, shared by the files
+ * of core/exec/ only. Other core modules go through core/internal.h. */
+#ifndef WEFT_CORE_EXEC_EXEC_H
+#define WEFT_CORE_EXEC_EXEC_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdalign.h>
+
+#include "../internal.h"
+#include "queue.h"
+#include "task_state.h"
+
+typedef struct weft__parker weft__parker;
+
+/* A task: one allocation. The header below, then the future's state, then
+ * the output room, each aligned to max_align_t. */
+struct weft__task {
+  weft__task_state state; /* task_state.h */
+  const weft_future_vtable *vt;
+  void *fstate; /* the future's state, inline after the header */
+  weft__schedule_fn schedule;
+  void *sched;
+  weft_runtime *rt;
+  /* Link in the inject queue: written by whoever holds the run ref. */
+  struct weft__task *qnext;
+  /* Links in the list of owned tasks, under the shard's lock. */
+  struct weft__task *owned_prev, *owned_next;
+  uint64_t id;
+  void *output; /* the output room, or the boxed future's */
+  size_t output_size;
+  /* The join waker: owned by the join side while JOIN_WAKER is clear, by
+   * the runner side while it is set (see task_state.h). */
+  weft_waker join_waker;
+  /* Written by the RUNNING holder before COMPLETE, read after it. */
+  int result_error;
+  int fail_error; /* set by weft_task_fail during a poll */
+  unsigned char status;    /* weft_join_status */
+  unsigned char in_owned;  /* under the shard's lock */
+  unsigned char owned; /* immutable: the task is tracked by the owned list */
+  const char *file;
+  int line;
+  weft_future *boxed; /* weft_spawn_future: freed with the task */
+  weft__parker *parker; /* join side: weft_join_wait's parker */
+};
+
+/* A refcounted thread parker, used as a waker target by weft_join_wait and
+ * weft_block_on on plain threads. */
+struct weft__parker {
+  atomic_uint refs;
+  /* Set for weft_block_on on a current-thread runtime: a wake unparks the
+   * runtime's core instead of the condition variable. Holds a runtime
+   * reference. */
+  weft_runtime *rt;
+  atomic_int notified;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+};
+weft__parker *weft__parker_new(weft_runtime *rt);
+void weft__parker_unref(weft__parker *p);
+weft_waker weft__parker_waker(weft__parker *p); /* adds a reference */
+/* Wait until notified or `deadline_ns` (0 = forever); returns 1 if
+ * notified (and consumes it), 0 on timeout. */
+int weft__parker_wait(weft__parker *p, uint64_t deadline_ns);
+
+/* Worker park states. */
+enum { WEFT__PK_EMPTY = 0, WEFT__PK_CONDVAR, WEFT__PK_DRIVER, WEFT__PK_NOTIFIED };
+
+#define WEFT__OWNED_SHARDS 64u
+
+typedef struct weft__owned_shard {
+  pthread_mutex_t mu;
+  weft__task *head;
+  uint64_t count;
+  int closed;
+  char pad[64];
+} weft__owned_shard;
+
+typedef struct weft__worker {
+  alignas(128) weft__lq lq; /* first: its own cache lines */
+  weft_runtime *rt;
+  unsigned index;
+  pthread_t thread;
+  int thread_started;
+  /* Owner-only fields. */
+  weft__task *lifo;
+  int searching;
+  uint32_t tick;
+  uint32_t rng;
+  uint64_t id_next, id_end;
+  /* Parking (see sched.c). */
+  atomic_int park_state;
+  pthread_mutex_t park_mu;
+  pthread_cond_t park_cv;
+  /* Metrics: written by the owner only (relaxed), read by anyone. */
+  atomic_uint_fast64_t m_polls, m_steals, m_stolen, m_parks, m_overflows,
+      m_spawned;
+} weft__worker;
+
+struct weft_runtime {
+  /* One reference for the user's handle plus one per task: the shell of the
+   * runtime (queues, locks) outlives weft_runtime_free while a task still
+   * exists somewhere (a waker or join handle kept by the user), so a late
+   * wake never touches freed memory. */
+  alignas(64) atomic_uint_fast64_t refs;
+  weft__config cfg;
+  weft__driver *driver;
+  weft__blocking_pool *pool;
+  unsigned nworkers;
+  int current_thread; /* current_thread flavour or attach mode */
+  int attach;
+  weft__worker *workers;
+
+  /* Inject queue. */
+  alignas(64) pthread_mutex_t inject_mu;
+  weft__task *inj_head, *inj_tail;
+  int inj_closed;
+  atomic_size_t inj_len;
+
+  /* Idle workers: (searching << 16) | unparked, and the sleeper stack. */
+  alignas(64) atomic_uint idle_state;
+  pthread_mutex_t idle_mu;
+  unsigned *sleepers;
+  unsigned nsleepers;
+
+  alignas(64) atomic_int driver_busy; /* try-lock of the driver */
+  atomic_int shutdown;                /* 1 once shutdown began */
+  atomic_uint_fast64_t next_id;
+  atomic_uint_fast64_t remote_spawned;
+
+  pthread_mutex_t life_mu; /* serialises shutdown and current-thread runs */
+  int shut_done;
+  int core_busy;           /* current-thread: a block_on/run_ready holds it */
+  pthread_cond_t core_cv;
+
+  uint64_t slow_poll_ns; /* 0 = off */
+  weft__owned_shard owned[WEFT__OWNED_SHARDS];
+};
+
+/* Per-thread executor context (sched.c). */
+extern _Thread_local weft__worker *weft__tls_worker;
+extern _Thread_local weft__task *weft__tls_task;
+extern _Thread_local weft_runtime *weft__tls_rt;
+extern _Thread_local int weft__tls_budget;
+
+/* task.c */
+int weft__task_new(weft_runtime *rt, const weft_future_vtable *vt,
+                   const void *state, size_t state_size, size_t output_size,
+                   int with_handle, int owned, weft__schedule_fn schedule,
+                   void *sched, const char *file, int line, weft__task **out);
+void weft__task_drop_ref(weft__task *t);
+void weft__task_dealloc(weft__task *t);
+extern const weft_waker_vtable weft__task_waker_vtable;
+
+/* sched.c */
+void weft__sched_schedule(void *sched, weft__task *t); /* sched == rt */
+void weft__sched_schedule_yield(weft_runtime *rt, weft__task *t);
+int weft__sched_start(weft_runtime *rt);
+void weft__sched_stop(weft_runtime *rt);   /* join worker threads */
+void weft__sched_drain(weft_runtime *rt);  /* drop every queued run ref */
+uint64_t weft__sched_next_id(weft_runtime *rt);
+void weft__sched_note_spawn(weft_runtime *rt);
+/* Current-thread: run ready tasks, up to `budget` polls; returns 1 when
+ * more are ready. The caller holds the core. */
+int weft__sched_ct_run(weft_runtime *rt, unsigned budget);
+/* Current-thread: park the core holder in the driver. */
+void weft__sched_ct_park(weft_runtime *rt);
+/* Current-thread: make the core holder's park return (any thread). */
+void weft__sched_ct_wake(weft_runtime *rt);
+
+/* owned.c */
+int weft__owned_insert(weft_runtime *rt, weft__task *t); /* 0 or ESHUTDOWN */
+/* Returns 1 when the task was in the list (its reference is released by
+ * the caller). */
+int weft__owned_remove(weft_runtime *rt, weft__task *t);
+void weft__owned_close_and_shutdown(weft_runtime *rt);
+uint64_t weft__owned_count(weft_runtime *rt);
+
+/* runtime.c */
+void weft__runtime_ref(weft_runtime *rt);
+void weft__runtime_unref(weft_runtime *rt);
+
+#endif /* WEFT_CORE_EXEC_EXEC_H */
