@@ -149,4 +149,11 @@ int weft__runtime_new_attached(const weft_builder *b,
  * v2 cpu.max quota (core/exec/builder.c). */
 unsigned weft__default_workers(void);
 
+/* ---- Driver, appended by the reactor ----------------------------------------
+ * Fire the timers that are due now and wake their tasks, without polling
+ * the backend (core/reactor/driver.c). Attach mode and the current-thread
+ * scheduler call it between task runs; a turn does it by itself. Returns
+ * how many fired. Any thread. */
+int weft__driver_fire_timers(weft__driver *d);
+
 #endif /* WEFT_CORE_INTERNAL_H */

@@ -9,5 +9,9 @@
 #include "weft/coro.h"
 #include "weft/runtime.h"
 #include "weft/backend.h"
+#include "weft/time.h"
+#include "weft/io.h"
+#include "weft/net.h"
+#include "weft/signal.h"
 
 #endif /* WEFT_H */

@@ -1,78 +1,355 @@
-/* core/reactor/driver.c: PLACEHOLDER until the reactor lands: a driver with
- * no backend, whose turn only sleeps on a condition variable. It exists so
- * that the executor can park and be unparked; it is replaced wholesale. */
-#include <pthread.h>
+/* core/reactor/driver.c: the driver. One per runtime: the timer wheel, the
+ * backend's loop, and the turn that a parked worker runs.
+ *
+ * A turn: fire the timers that are due, compute the poll timeout from the
+ * next timer (and the caller's own limit), poll the backend, which reports
+ * readiness through the host callbacks (io_reg.c delivers it to wakers),
+ * free the registrations that were dropped during the poll, and fire the
+ * timers again. Wakers are always woken with no lock held: waking or
+ * dropping a waker may free a task, whose futures take the driver's lock.
+ *
+ * Time: the driver's clock is the backend's now_ns (the sim backend's
+ * virtual time) or CLOCK_MONOTONIC. Deadlines are rounded UP to the next
+ * millisecond tick and the wheel is advanced to the current time rounded
+ * DOWN, so a timer fires at or after its deadline, never before.
+ *
+ * Threads: turn runs on one thread at a time (the scheduler's guarantee);
+ * everything else is callable from any thread. */
 #include <stdlib.h>
-#include <time.h>
+#include <string.h>
 
-#include "../internal.h"
+#include "driver_impl.h"
 
-struct weft__driver {
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  int unparked;
-};
+/* Which driver's turn this thread is running, if any: unparking one's own
+ * driver from inside its turn (a timer or readiness woke a task) needs no
+ * system call, the turn is about to return anyway. */
+static _Thread_local weft__driver *tl_turn;
 
-int weft__driver_new(weft_runtime *rt, const weft__config *cfg,
-                     weft__driver **out) {
-  (void)rt;
-  (void)cfg;
+#define NS_PER_MS 1000000u
+#define FIRE_BATCH 64
+
+static weft__timer *timer_of(weft__timer_entry *e) {
+  /* The entry is the first member of weft__timer. */
+  return (weft__timer *)(void *)e;
+}
+
+uint64_t weft__driver_now_ns(const weft__driver *d) {
+  return weft__backend_now_ns(d->be, d->loop);
+}
+
+/* ---- Host callbacks: the backend calls these on the loop thread ---------- */
+
+static char signal_token; /* the address marks the signal pipe's reports */
+void *const weft__signal_pipe_token = &signal_token;
+
+static void host_io_ready(void *ctx, void *token, uint32_t events) {
+  weft__driver *d = ctx;
+  if (token == weft__signal_pipe_token) {
+    if (d->signals)
+      weft__signal_hub_drain(d->signals);
+    return;
+  }
+  weft__io_deliver(token, events);
+}
+
+static void host_signal_ready(void *ctx, int signo) {
+  weft__driver *d = ctx;
+  if (d->signals)
+    weft__signal_hub_deliver(d->signals, signo);
+}
+
+static int fire_due(weft__driver *d);
+
+static int host_run_tasks(void *ctx) {
+  weft__driver *d = ctx;
+  fire_due(d);
+  if (!d->rt)
+    return 0;
+  return weft__runtime_run_ready(d->rt, 256);
+}
+
+static int64_t timeout_to(weft__driver *d, uint64_t now_ns) {
+  uint64_t next = weft__wheel_next(&d->wheel);
+  if (next == UINT64_MAX)
+    return -1;
+  if (next > UINT64_MAX / NS_PER_MS)
+    return INT64_MAX;
+  uint64_t at = next * NS_PER_MS;
+  if (at <= now_ns)
+    return 0;
+  uint64_t ms = (at - now_ns + NS_PER_MS - 1) / NS_PER_MS;
+  return ms > INT64_MAX ? INT64_MAX : (int64_t)ms;
+}
+
+static int64_t host_next_timeout_ms(void *ctx) {
+  weft__driver *d = ctx;
+  pthread_mutex_lock(&d->mu);
+  int64_t t = d->wheel.due.head ? 0 : timeout_to(d, weft__driver_now_ns(d));
+  pthread_mutex_unlock(&d->mu);
+  return t;
+}
+
+/* ---- Creation ------------------------------------------------------------- */
+
+int weft__driver_new_with(weft_runtime *rt, const weft_backend *be,
+                          void *module_handle, void *attach_loop,
+                          weft__driver **out) {
+  if (!be || !out)
+    return WEFT_EINVAL;
   weft__driver *d = calloc(1, sizeof *d);
   if (!d)
     return WEFT_ENOMEM;
-  pthread_mutex_init(&d->mu, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&d->cv, &ca);
-  pthread_condattr_destroy(&ca);
+  d->rt = rt;
+  d->be = be;
+  d->module = module_handle;
+  d->host = (weft_backend_host){
+      .struct_size = sizeof(weft_backend_host),
+      .ctx = d,
+      .io_ready = host_io_ready,
+      .signal_ready = host_signal_ready,
+      .run_tasks = host_run_tasks,
+      .next_timeout_ms = host_next_timeout_ms,
+  };
+  if (pthread_mutex_init(&d->mu, NULL) != 0) {
+    free(d);
+    return WEFT_ENOMEM;
+  }
+  int rc = attach_loop
+               ? weft__backend_attach(be, &d->loop, attach_loop, &d->host)
+               : weft__backend_create(be, &d->loop, &d->host);
+  if (rc < 0) {
+    pthread_mutex_destroy(&d->mu);
+    free(d);
+    return rc;
+  }
+  d->attached = attach_loop != NULL;
+  weft__wheel_init(&d->wheel, weft__driver_now_ns(d) / NS_PER_MS);
   *out = d;
   return 0;
+}
+
+int weft__driver_new(weft_runtime *rt, const weft__config *cfg,
+                     weft__driver **out) {
+  if (!out)
+    return WEFT_EINVAL;
+  const weft_backend *be;
+  void *handle;
+  int rc = weft__backend_open(cfg, &be, &handle);
+  if (rc < 0)
+    return rc;
+  rc = weft__driver_new_with(rt, be, handle, cfg ? cfg->attach_loop : NULL,
+                             out);
+  if (rc < 0)
+    weft__backend_release(handle);
+  return rc;
 }
 
 void weft__driver_free(weft__driver *d) {
   if (!d)
     return;
-  pthread_cond_destroy(&d->cv);
+  if (d->signals)
+    weft__signal_hub_free(d, d->signals);
+  /* Timers still armed belong to futures that outlive the runtime: take
+   * them out of the wheel and drop (not wake) their wakers, so the futures
+   * stay safe to free later. */
+  weft_waker drop[FIRE_BATCH];
+  for (;;) {
+    size_t n = 0;
+    pthread_mutex_lock(&d->mu);
+    weft__wheel_advance(&d->wheel, UINT64_MAX);
+    weft__timer_entry *e;
+    while (n < FIRE_BATCH && (e = weft__wheel_pop_due(&d->wheel)) != NULL) {
+      weft__timer *t = timer_of(e);
+      drop[n++] = t->waker;
+      t->waker = (weft_waker){NULL, NULL};
+      t->armed = 0;
+    }
+    pthread_mutex_unlock(&d->mu);
+    for (size_t i = 0; i < n; i++)
+      weft__waker_drop_take(&drop[i]);
+    if (n < FIRE_BATCH)
+      break;
+  }
+  weft__io_reg *r = d->free_later;
+  d->free_later = NULL;
+  while (r) {
+    weft__io_reg *next = r->free_next;
+    weft__io_free_now(r);
+    r = next;
+  }
+  weft__backend_destroy(d->be, d->loop);
+  weft__backend_release(d->module);
   pthread_mutex_destroy(&d->mu);
   free(d);
 }
 
-int weft__driver_turn(weft__driver *d, int64_t timeout_ms) {
+const char *weft__driver_backend_name(const weft__driver *d) {
+  return d && d->be->name ? d->be->name : "none";
+}
+
+const weft_backend *weft__driver_backend(const weft__driver *d) {
+  return d->be;
+}
+
+void *weft__driver_loop(const weft__driver *d) { return d->loop; }
+
+pthread_mutex_t *weft__driver_mutex(weft__driver *d) { return &d->mu; }
+
+weft__signal_hub **weft__driver_signal_hub(weft__driver *d) {
+  return &d->signals;
+}
+
+/* ---- Timers ---------------------------------------------------------------- */
+
+/* Fire every due timer: take each one's waker under the lock, in batches,
+ * and wake them with the lock released. Returns how many fired. */
+static int fire_due(weft__driver *d) {
+  weft_waker batch[FIRE_BATCH];
+  int fired = 0;
   pthread_mutex_lock(&d->mu);
-  if (!d->unparked && timeout_ms != 0) {
-    if (timeout_ms < 0) {
-      pthread_cond_wait(&d->cv, &d->mu);
+  weft__wheel_advance(&d->wheel, weft__driver_now_ns(d) / NS_PER_MS);
+  for (;;) {
+    size_t n = 0;
+    weft__timer_entry *e;
+    while (n < FIRE_BATCH && (e = weft__wheel_pop_due(&d->wheel)) != NULL) {
+      weft__timer *t = timer_of(e);
+      batch[n++] = t->waker;
+      t->waker = (weft_waker){NULL, NULL};
+      t->armed = 0;
+      /* Release: the owner's lock-free fast path reads `fired` with
+       * acquire and may then free the timer; the waker was moved out
+       * before, so nothing here touches `t` afterwards. */
+      atomic_store_explicit(&t->fired, 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&d->mu);
+    for (size_t i = 0; i < n; i++)
+      weft__wake_take(&batch[i]);
+    fired += (int)n;
+    if (n < FIRE_BATCH)
+      return fired;
+    pthread_mutex_lock(&d->mu);
+  }
+}
+
+int weft__timer_poll(weft__driver *d, weft__timer *t, uint64_t deadline_ns,
+                     weft_context *cx) {
+  /* Acquire pairs with fire_due's release: a fired timer needs no lock. */
+  if (atomic_load_explicit(&t->fired, memory_order_acquire))
+    return 1;
+  weft_waker old = {NULL, NULL};
+  int wake_driver = 0, done = 0;
+  pthread_mutex_lock(&d->mu);
+  if (atomic_load_explicit(&t->fired, memory_order_relaxed)) {
+    done = 1;
+  } else if (!t->armed) {
+    if (deadline_ns <= weft__driver_now_ns(d)) {
+      atomic_store_explicit(&t->fired, 1, memory_order_relaxed);
+      done = 1;
     } else {
-      struct timespec ts;
-      clock_gettime(CLOCK_MONOTONIC, &ts);
-      ts.tv_sec += timeout_ms / 1000;
-      ts.tv_nsec += (timeout_ms % 1000) * 1000000;
-      if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
+      t->entry.deadline = weft__ns_to_tick_up(deadline_ns);
+      if (weft__wheel_insert(&d->wheel, &t->entry)) {
+        atomic_store_explicit(&t->fired, 1, memory_order_relaxed);
+        done = 1;
+      } else {
+        t->armed = 1;
+        /* A turn sleeping past this deadline must wake up to re-plan. */
+        wake_driver = d->polling && t->entry.deadline < d->poll_until_tick;
       }
-      pthread_cond_timedwait(&d->cv, &d->mu, &ts);
     }
   }
-  d->unparked = 0;
+  if (!done && cx)
+    weft__waker_replace(&t->waker, &cx->waker, &old);
   pthread_mutex_unlock(&d->mu);
-  return 0;
+  weft__waker_drop_take(&old);
+  if (wake_driver)
+    weft__backend_wake(d->be, d->loop);
+  return done;
+}
+
+void weft__timer_cancel(weft__driver *d, weft__timer *t) {
+  weft_waker old;
+  pthread_mutex_lock(&d->mu);
+  if (t->armed) {
+    weft__wheel_remove(&d->wheel, &t->entry);
+    t->armed = 0;
+  }
+  old = t->waker;
+  t->waker = (weft_waker){NULL, NULL};
+  atomic_store_explicit(&t->fired, 0, memory_order_relaxed);
+  pthread_mutex_unlock(&d->mu);
+  weft__waker_drop_take(&old);
+}
+
+/* ---- The turn ---------------------------------------------------------------- */
+
+int weft__driver_turn(weft__driver *d, int64_t timeout_ms) {
+  weft__driver *outer = tl_turn;
+  tl_turn = d;
+  /* seq_cst: one half of the Dekker pair described in driver_impl.h. */
+  atomic_store_explicit(&d->in_turn, 1, memory_order_seq_cst);
+  if (atomic_exchange_explicit(&d->unpark_pending, 0, memory_order_seq_cst))
+    timeout_ms = 0;
+  int fired = fire_due(d);
+  if (fired)
+    timeout_ms = 0;
+
+  pthread_mutex_lock(&d->mu);
+  uint64_t now = weft__driver_now_ns(d);
+  int64_t t = timeout_to(d, now);
+  if (timeout_ms >= 0 && (t < 0 || timeout_ms < t))
+    t = timeout_ms;
+  d->polling = 1;
+  d->poll_until_tick =
+      t < 0 ? UINT64_MAX
+            : weft__ns_to_tick_up(now + (uint64_t)t * NS_PER_MS);
+  pthread_mutex_unlock(&d->mu);
+
+  int n = weft__backend_poll(d->be, d->loop, t);
+
+  pthread_mutex_lock(&d->mu);
+  d->polling = 0;
+  weft__io_reg *r = d->free_later;
+  d->free_later = NULL;
+  pthread_mutex_unlock(&d->mu);
+  while (r) {
+    weft__io_reg *next = r->free_next;
+    weft__io_free_now(r);
+    r = next;
+  }
+  atomic_store_explicit(&d->in_turn, 0, memory_order_seq_cst);
+  fired += fire_due(d);
+  tl_turn = outer;
+  if (n < 0)
+    return n;
+  return n + fired;
+}
+
+int weft__driver_fire_timers(weft__driver *d) {
+  return d ? fire_due(d) : 0;
 }
 
 void weft__driver_unpark(weft__driver *d) {
-  pthread_mutex_lock(&d->mu);
-  d->unparked = 1;
-  pthread_cond_signal(&d->cv);
-  pthread_mutex_unlock(&d->mu);
+  if (!d)
+    return;
+  /* Attach mode has no turn: the application's loop must be asked to run
+   * the tasks every time. */
+  if (d->attached) {
+    weft__backend_wake(d->be, d->loop);
+    return;
+  }
+  if (tl_turn == d)
+    return;
+  /* seq_cst: the other half of the Dekker pair (driver_impl.h). */
+  atomic_store_explicit(&d->unpark_pending, 1, memory_order_seq_cst);
+  if (atomic_load_explicit(&d->in_turn, memory_order_seq_cst))
+    weft__backend_wake(d->be, d->loop);
 }
 
-const char *weft__driver_backend_name(const weft__driver *d) {
-  (void)d;
-  return "none";
-}
+/* ---- Finding the driver from a future -------------------------------------- */
 
-uint64_t weft__driver_now_ns(const weft__driver *d) {
-  (void)d;
-  return weft__now_ns();
+weft__driver *weft__driver_test_default;
+
+weft__driver *weft__driver_of(weft_context *cx) {
+  weft_runtime *rt = cx ? weft__context_runtime(cx) : weft_runtime_current();
+  return rt ? weft__runtime_driver(rt) : weft__driver_test_default;
 }
