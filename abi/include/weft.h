@@ -13,5 +13,10 @@
 #include "weft/io.h"
 #include "weft/net.h"
 #include "weft/signal.h"
+#include "weft/channel.h"
+#include "weft/sync.h"
+#include "weft/combinators.h"
+#include "weft/group.h"
+#include "weft/cancel.h"
 
 #endif /* WEFT_H */
