@@ -472,8 +472,17 @@ int weft_join_abort(weft_join_handle *h) {
   weft__task *t = (weft__task *)h;
   if (!t)
     return WEFT_EINVAL;
-  if (weft__ts_notify_cancel(&t->state))
+  int r = weft__ts_notify_cancel(&t->state);
+  if (r == 1) {
     t->schedule(t->sched, t);
+  } else if (r == 2 && t->schedule != weft__sched_schedule) {
+    /* A custom scheduler (the blocking pool) gets a second run reference
+     * for a task still in its queue, so it can drop it at once instead of
+     * when a thread reaches it (see core/internal.h). The handle's own
+     * reference keeps the task alive across the increment. */
+    weft__ts_ref_inc(&t->state);
+    t->schedule(t->sched, t);
+  }
   return 0;
 }
 

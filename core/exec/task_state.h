@@ -203,7 +203,9 @@ static inline int weft__ts_notified_by_ref(weft__task_state *s) {
   }
 }
 
-/* Abort. Returns 1 when the caller must submit the new run reference. */
+/* Abort. Returns 1 when the caller must submit the new run reference, 2
+ * when the task was queued (idle and NOTIFIED) and is now marked
+ * cancelled, without a new reference, else 0. */
 static inline int weft__ts_notify_cancel(weft__task_state *s) {
   uint64_t cur = weft_load(s, WEFT_RELAXED), next;
   int submit;
@@ -214,8 +216,9 @@ static inline int weft__ts_notify_cancel(weft__task_state *s) {
       next = cur | WEFT__TS_NOTIFIED | WEFT__TS_CANCELLED;
       submit = 0;
     } else if (cur & WEFT__TS_NOTIFIED) {
+      /* Queued already: the runner that takes it will cancel it. */
       next = cur | WEFT__TS_CANCELLED;
-      submit = 0;
+      submit = 2;
     } else {
       next = (cur | WEFT__TS_NOTIFIED | WEFT__TS_CANCELLED) + WEFT__TS_REF_ONE;
       submit = 1;

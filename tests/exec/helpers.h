@@ -4,6 +4,7 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <weft.h>
 
 /* WEFT_TEST_SCALE (default 1.0) scales the heavy loops down, e.g. under
@@ -12,6 +13,12 @@ static inline double test_scale(void) {
   const char *s = getenv("WEFT_TEST_SCALE");
   double v = s ? atof(s) : 1.0;
   return v > 0 ? v : 1.0;
+}
+
+static inline uint64_t weft__test_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static inline weft_runtime *test_runtime(weft_flavor flavor, unsigned n) {
