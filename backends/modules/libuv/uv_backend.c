@@ -22,7 +22,9 @@
  * Close: only the loop thread closes an fd, right after uv_close (which
  * removes it from epoll at once). Closing it earlier would let the number be
  * reused and the old handle's removal would hit the new registration. */
+#include <dlfcn.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <fcntl.h>
@@ -399,9 +401,24 @@ static void service(uvb *L) {
   arm_timer(L);
 }
 
+/* uv_close completes on the application's next iteration, after detach has
+ * returned and the core may have unloaded this module: the close callbacks
+ * (free_handle) must still be mapped then. So the first attach pins the
+ * module in memory for the life of the process (RTLD_NODELETE). */
+static pthread_once_t pin_once = PTHREAD_ONCE_INIT;
+static void pin_module(void) {
+  Dl_info info;
+  void *self;
+  void (*entry)(uv_handle_t *) = free_handle;
+  memcpy(&self, &entry, sizeof self);
+  if (dladdr(self, &info) && info.dli_fname)
+    (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
 static int uvb_attach(void **out, void *foreign, const weft_backend_host *host) {
   if (!out || !foreign)
     return WEFT_EINVAL;
+  pthread_once(&pin_once, pin_module);
   uvb *L = alloc_loop(host);
   if (!L)
     return host ? WEFT_ENOMEM : WEFT_EINVAL;
