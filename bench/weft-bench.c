@@ -19,6 +19,7 @@ static const struct {
     {"spawn_remote", wl_spawn_remote},
     {"yield_many", wl_yield_many},
     {"chained_spawn", wl_chained_spawn},
+    {"ping_pong", wl_ping_pong},
 };
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 

@@ -46,5 +46,6 @@ void wl_spawn_local(const bench_env *env);
 void wl_spawn_remote(const bench_env *env);
 void wl_yield_many(const bench_env *env);
 void wl_chained_spawn(const bench_env *env);
+void wl_ping_pong(const bench_env *env);
 
 #endif
