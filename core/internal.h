@@ -95,7 +95,13 @@ int weft__runtime_run_ready(weft_runtime *rt, unsigned budget);
  *   weft__task_shutdown(t) drop the future without polling, resolve the
  *                          handle CANCELLED (queue draining at shutdown).
  * Inside the poll, cx->task is `t`, so weft__task_is_cancelled(cx->task)
- * tells a running job that it was aborted. */
+ * tells a running job that it was aborted.
+ * Abort of a custom task that is still queued (NOTIFIED, not RUNNING) also
+ * calls `schedule(sched, t)` with a new run reference (weft_join_abort takes
+ * one with ref_inc), so the scheduler can take the job out of its queue at
+ * once (the blocking pool then passes both references to
+ * weft__task_shutdown on the aborting thread). Without it, an aborted job
+ * would leave the queue only when a pool thread reaches it. */
 typedef struct weft__task weft__task;
 typedef void (*weft__schedule_fn)(void *sched, weft__task *t);
 int weft__task_spawn_custom(weft_runtime *rt, const weft_future_vtable *vt,

@@ -9,6 +9,7 @@
 #include "weft/coro.h"
 #include "weft/runtime.h"
 #include "weft/backend.h"
+#include "weft/blocking.h"
 #include "weft/attach.h"
 #include "weft/time.h"
 #include "weft/io.h"
