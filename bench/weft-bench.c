@@ -20,6 +20,8 @@ static const struct {
     {"yield_many", wl_yield_many},
     {"chained_spawn", wl_chained_spawn},
     {"ping_pong", wl_ping_pong},
+    {"blocking_throughput", wl_blocking_throughput},
+    {"blocking_burst", wl_blocking_burst},
 };
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 

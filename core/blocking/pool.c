@@ -51,7 +51,7 @@
 /* How long a thread that finds the queue empty spins before parking, so a
  * steady stream of short jobs needs no futex wake per job. */
 #define SPIN_NS 30000u
-/* At most this many threads are being started at once. Each new thread
+/* At most this many threads are being started or woken at once. Each new thread
  * covers the jobs behind its own when it starts, so a burst still grows the
  * pool quickly (tens of threads per millisecond), but a stall of a few
  * hundred microseconds (a preempted thread) adds a few threads, not
@@ -101,7 +101,7 @@ struct weft__blocking_pool {
   size_t reserved;     /* admitted spawns not yet scheduled */
   int shutdown;
   weft__bpool_waiter *w_head, *w_tail;
-  uint64_t busy_since;   /* when `running` last went from 0 to 1 */
+  uint64_t busy_since;   /* when a job last arrived at an idle pool */
   uint64_t done_at_busy; /* jobs_done then */
 
   /* Atomics read without the lock. */
@@ -158,7 +158,14 @@ int weft__bpool_create(const weft__bpool_ops *ops, const weft__config *cfg,
   weft__blocking_pool *p = calloc(1, sizeof *p);
   if (!p)
     return WEFT_ENOMEM;
-  if (pthread_mutex_init(&p->mu, NULL) != 0) {
+  /* Adaptive: critical sections here are a few dozen instructions, so a
+   * contender spins briefly before sleeping in the kernel. */
+  pthread_mutexattr_t ma;
+  pthread_mutexattr_init(&ma);
+  pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+  int mrc = pthread_mutex_init(&p->mu, &ma);
+  pthread_mutexattr_destroy(&ma);
+  if (mrc != 0) {
     free(p);
     return WEFT_ENOMEM;
   }
@@ -320,13 +327,13 @@ static int start_thread(weft__blocking_pool *p, int watch) {
  * (sleep, disk, DNS) have long run times, so a burst of them never looks like
  * flow and the pool grows until the burst is covered. Lock held. */
 static int flowing(const weft__blocking_pool *p, uint64_t now) {
-  if (p->running + p->spinning + p->notified == 0)
+  if (p->running + p->spinning + p->notified + p->starting == 0)
     return 0;
   uint64_t last = atomic_load_explicit(&p->last_finish_ns, memory_order_relaxed);
   uint64_t avg = atomic_load_explicit(&p->avg_job_ns, memory_order_relaxed);
   if (last && now - last < FLOW_NS && avg < SHORT_JOB_NS)
     return 1;
-  /* Nothing finished yet since the pool got busy, and for less than
+  /* Nothing finished since the pool got busy, and for less than
    * FLOW_NS: too early to tell, so count it as flow and let the watcher
    * look again. A burst waits FLOW_NS before it grows the pool; a stream
    * of short jobs does not start hundreds of threads before the first of
@@ -335,6 +342,7 @@ static int flowing(const weft__blocking_pool *p, uint64_t now) {
              p->done_at_busy &&
          now - p->busy_since < FLOW_NS;
 }
+
 
 static thread_rec *unpark_one(weft__blocking_pool *p, int reason) {
   thread_rec *r = p->parked;
@@ -380,9 +388,13 @@ static unsigned cover(weft__blocking_pool *p, uint64_t now, int *watch) {
     return start;
   }
   while (p->queued > covering) {
+    /* Threads woken or started but not yet running are not getting the
+     * CPU: more of them would not either. */
+    if (p->notified + p->starting >= MAX_STARTING)
+      break;
     if (unpark_one(p, WAKE_JOB)) {
       p->notified++;
-    } else if (p->alive < p->max_threads && p->starting < MAX_STARTING) {
+    } else if (p->alive < p->max_threads) {
       p->alive++;
       p->starting++;
       start++;
@@ -485,11 +497,7 @@ static void *pool_thread(void *arg) {
         n = cover(p, weft__now_ns(), &watch);
       }
       first = 0;
-      if (p->running++ == 0) {
-        p->busy_since = weft__now_ns();
-        p->done_at_busy =
-            atomic_load_explicit(&p->jobs_done, memory_order_relaxed);
-      }
+      p->running++;
       weft_waker w = room_take_waiter(p);
       pthread_mutex_unlock(&p->mu);
       wake_waker(&w);
@@ -630,8 +638,15 @@ void weft__bpool_schedule(void *sched, weft__task *t) {
     p->ops.cancel(t);
     return;
   }
+  uint64_t now = weft__now_ns();
+  if (p->queued == 1 && p->running == 0) {
+    /* The pool was idle: a new busy period starts. */
+    p->busy_since = now;
+    p->done_at_busy =
+        atomic_load_explicit(&p->jobs_done, memory_order_relaxed);
+  }
   int watch;
-  unsigned n = cover(p, weft__now_ns(), &watch);
+  unsigned n = cover(p, now, &watch);
   pthread_mutex_unlock(&p->mu);
   start_threads(p, n, watch);
 }

@@ -125,7 +125,7 @@ static void test_blocking_burst_bounded_then_idle(void **st) {
   fprintf(stderr, "burst: %llu ms, peak %u threads\n", (unsigned long long)ms,
           peak);
   assert_true(peak <= 512);
-  assert_true(peak >= 64); /* sleeping jobs must spread over threads */
+  assert_true(peak >= 32); /* sleeping jobs must spread over threads */
   /* A job is counted done just after its handle resolves. */
   for (int i = 0; i < 5000 && metrics(rt).blocking_jobs_done < N; i++)
     sleep_ms(1);
