@@ -17,10 +17,11 @@
  *    sees the other: either the poller finds the request before it blocks,
  *    or the requester sees polling == 1 and sends the library's async wake.
  * 4. Readiness word: HELD(d) is set only by the loop thread when it reports
- *    d; the core clears HELD(d) and DROPPED(d) together (wb_rearm). A
- *    callback that finds HELD(d) set turns it into HELD|DROPPED in the same
- *    CAS, so a rearm racing with it either clears the bits first (and the
- *    callback reports) or sees DROPPED and asks the loop to restart d.
+ *    d; the core clears HELD(d), STRUCK(d) and DROPPED(d) together
+ *    (wb_rearm). A callback that finds HELD(d) set adds STRUCK(d), or if
+ *    STRUCK(d) is already set, DROPPED(d), in the same CAS, so a rearm
+ *    racing with it either clears the bits first (and the callback reports)
+ *    or sees DROPPED and asks the loop to restart d.
  * 5. Records are never freed before wb_core_fini, so a pointer taken from
  *    the table stays valid for the life of the loop. */
 #include "cmdq.h"
@@ -109,7 +110,8 @@ int wb_rearm(wb_fd *f, uint32_t events) {
   uint32_t d = events & WB_DIRS;
   /* acq_rel: pairs with the callback's CAS (invariant 4). */
   uint32_t old = atomic_fetch_and_explicit(
-      &f->state, ~(WB_HELD(d) | WB_DROPPED(d)), memory_order_acq_rel);
+      &f->state, ~(WB_HELD(d) | WB_STRUCK(d) | WB_DROPPED(d)),
+      memory_order_acq_rel);
   return (old & WB_DROPPED(d)) != 0;
 }
 
@@ -168,9 +170,11 @@ uint32_t wb_on_ready(wb_core *c, wb_fd *f, uint32_t dirs, uint32_t *drop) {
     for (uint32_t d = 1; d <= WEFT_IO_WRITABLE; d <<= 1) {
       if (!(dirs & d))
         continue;
-      if (old & WB_HELD(d)) {
+      if ((old & WB_HELD(d)) && (old & WB_STRUCK(d))) {
         nw |= WB_DROPPED(d);
         dropped |= d;
+      } else if (old & WB_HELD(d)) {
+        nw |= WB_STRUCK(d);
       } else {
         nw |= WB_HELD(d);
         report |= d;

@@ -31,10 +31,16 @@
 
 /* The readiness word (wb_fd.state): per direction (WEFT_IO_READABLE,
  * WEFT_IO_WRITABLE), HELD means "reported, and the core has not yet said it
- * drained the fd"; DROPPED means "a spurious report came while HELD, so the
- * direction was taken out of the watcher". */
+ * drained the fd"; STRUCK means "one spurious report came while HELD";
+ * DROPPED means "a second one came, so the direction was taken out of the
+ * watcher". The first spurious report is forgiven because in the driver
+ * topology it is usually a worker polling again just before the woken task
+ * reads, and taking a libuv watcher out and back costs three epoll_ctl
+ * calls; a second one in a row means the task is really not draining (a
+ * stalled peer, a full output), and then the watcher must go quiet. */
 #define WB_HELD(d) ((uint32_t)(d))
 #define WB_DROPPED(d) ((uint32_t)(d) << 4)
+#define WB_STRUCK(d) ((uint32_t)(d) << 8)
 #define WB_DIRS (WEFT_IO_READABLE | WEFT_IO_WRITABLE)
 
 #define WB_CHUNK 256u
@@ -81,7 +87,7 @@ void wb_foreach(wb_core *c, void (*fn)(void *arg, wb_fd *f), void *arg);
 void wb_want_register(wb_fd *f, uint32_t interest, void *token);
 void wb_want_modify(wb_fd *f, uint32_t interest, void *token);
 void wb_want_deregister(wb_fd *f);
-/* Clear HELD (and DROPPED) for `events`; returns 1 if a direction had been
+/* Clear HELD (and STRUCK, DROPPED) for `events`; returns 1 if a direction had been
  * dropped from the watcher, so the loop thread must restart it. */
 int wb_rearm(wb_fd *f, uint32_t events);
 
@@ -98,7 +104,7 @@ int wb_drain(wb_core *c, void (*apply)(void *arg, wb_fd *f, uint32_t ops),
 
 /* Loop thread, in a watcher callback: readiness `dirs` (WB_DIRS bits) came
  * in. Returns the directions to report; sets *drop to the directions that
- * were spurious (already HELD) and are now DROPPED. Without `lazy`, every
+ * were spurious twice in a row (HELD and STRUCK) and are now DROPPED. Without `lazy`, every
  * direction is reported. */
 uint32_t wb_on_ready(wb_core *c, wb_fd *f, uint32_t dirs, uint32_t *drop);
 /* The mask the watcher should have now: interest minus dropped directions,

@@ -46,6 +46,7 @@ typedef struct evfd {
   ev_io io;
   evb *L;
   wb_fd *f;
+  int fresh; /* a new registration: ev_io_set must run before the start */
 } evfd;
 
 static _Thread_local evb *tls_loop;
@@ -98,7 +99,11 @@ static void set_mask(evb *L, wb_fd *f) {
   evfd *e = f->impl;
   ev_io_stop(L->loop, &e->io);
   if (want) {
-    ev_io_set(&e->io, f->fd, to_ev(want));
+    /* ev_io_set makes libev re-add the fd to the kernel: only for a new
+     * registration or a new mask, not when a dropped direction returns. */
+    if (e->fresh || (e->io.events & (EV_READ | EV_WRITE)) != to_ev(want))
+      ev_io_set(&e->io, f->fd, to_ev(want));
+    e->fresh = 0;
     ev_io_start(L->loop, &e->io);
   }
   f->started = want;
@@ -139,6 +144,7 @@ static void apply(void *arg, wb_fd *f, uint32_t ops) {
     f->started = 0;
     /* A new registration: the number may name a new file, so set_mask's
      * ev_io_set tells libev to add it afresh. */
+    e->fresh = 1;
   }
   if (f->active)
     set_mask(L, f);
