@@ -45,8 +45,10 @@ void *const weft__signal_pipe_token = &signal_token;
 static void host_io_ready(void *ctx, void *token, uint32_t events) {
   weft__driver *d = ctx;
   if (token == weft__signal_pipe_token) {
-    if (d->signals)
-      weft__signal_hub_drain(d->signals);
+    weft__signal_hub *h =
+        atomic_load_explicit(&d->signals, memory_order_acquire);
+    if (h)
+      weft__signal_hub_drain(h);
     return;
   }
   weft__io_deliver(token, events);
@@ -54,8 +56,9 @@ static void host_io_ready(void *ctx, void *token, uint32_t events) {
 
 static void host_signal_ready(void *ctx, int signo) {
   weft__driver *d = ctx;
-  if (d->signals)
-    weft__signal_hub_deliver(d->signals, signo);
+  weft__signal_hub *h = atomic_load_explicit(&d->signals, memory_order_acquire);
+  if (h)
+    weft__signal_hub_deliver(h, signo);
 }
 
 static int fire_due(weft__driver *d);
@@ -147,8 +150,10 @@ int weft__driver_new(weft_runtime *rt, const weft__config *cfg,
 void weft__driver_free(weft__driver *d) {
   if (!d)
     return;
-  if (d->signals)
-    weft__signal_hub_free(d, d->signals);
+  weft__signal_hub *hub =
+      atomic_load_explicit(&d->signals, memory_order_relaxed);
+  if (hub)
+    weft__signal_hub_free(d, hub);
   /* Timers still armed belong to futures that outlive the runtime: take
    * them out of the wheel and drop (not wake) their wakers, so the futures
    * stay safe to free later. */
@@ -195,9 +200,6 @@ void *weft__driver_loop(const weft__driver *d) { return d->loop; }
 
 pthread_mutex_t *weft__driver_mutex(weft__driver *d) { return &d->mu; }
 
-weft__signal_hub **weft__driver_signal_hub(weft__driver *d) {
-  return &d->signals;
-}
 
 /* ---- Timers ---------------------------------------------------------------- */
 

@@ -30,7 +30,9 @@ struct weft__driver {
   _Atomic int in_turn;
   _Atomic int unpark_pending;
 
-  weft__signal_hub *signals; /* created on first use, under mu */
+  /* Created on first use under mu, published with release; the loop
+   * thread reads it with acquire in the host callbacks, without the lock. */
+  _Atomic(weft__signal_hub *) signals;
   int attached;              /* attach mode: no turn, wakes always go out */
 };
 

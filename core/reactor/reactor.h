@@ -176,7 +176,6 @@ void weft__signal_hub_free(weft__driver *d, weft__signal_hub *hub);
  * from host->signal_ready. */
 void weft__signal_hub_drain(weft__signal_hub *hub);
 void weft__signal_hub_deliver(weft__signal_hub *hub, int signo);
-weft__signal_hub **weft__driver_signal_hub(weft__driver *d);
 pthread_mutex_t *weft__driver_mutex(weft__driver *d);
 
 #endif /* WEFT_REACTOR_H */

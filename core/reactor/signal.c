@@ -253,8 +253,11 @@ int weft_signal_new(weft_runtime *rt, int signo, weft_signal **out) {
     return WEFT_ENOMEM;
   s->signo = signo;
   pthread_mutex_lock(&d->mu);
-  int rc = d->signals ? 0 : hub_new(d, &d->signals);
-  weft__signal_hub *h = d->signals;
+  weft__signal_hub *h = atomic_load_explicit(&d->signals, memory_order_relaxed);
+  int rc = 0;
+  if (!h && (rc = hub_new(d, &h)) == 0)
+    /* Release: the loop thread's acquire load sees a whole hub. */
+    atomic_store_explicit(&d->signals, h, memory_order_release);
   pthread_mutex_unlock(&d->mu);
   if (rc < 0) {
     free(s);
