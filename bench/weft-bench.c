@@ -20,6 +20,8 @@ static const struct {
     {"yield_many", wl_yield_many},
     {"chained_spawn", wl_chained_spawn},
     {"ping_pong", wl_ping_pong},
+    {"timers", wl_timers},
+    {"idle_tasks", wl_idle_tasks},
     {"blocking_throughput", wl_blocking_throughput},
     {"blocking_burst", wl_blocking_burst},
 };

@@ -47,6 +47,8 @@ void wl_spawn_remote(const bench_env *env);
 void wl_yield_many(const bench_env *env);
 void wl_chained_spawn(const bench_env *env);
 void wl_ping_pong(const bench_env *env);
+void wl_timers(const bench_env *env);
+void wl_idle_tasks(const bench_env *env);
 void wl_blocking_throughput(const bench_env *env);
 void wl_blocking_burst(const bench_env *env);
 
