@@ -98,7 +98,13 @@ struct weft__blocking_pool {
   unsigned running, peak;
   thread_rec *watcher; /* the thread watching for a stuck queue, or NULL */
   int watch_wanted;    /* a watcher was asked for (starting or awake) */
-  size_t reserved;     /* admitted spawns not yet scheduled */
+  /* Admitted spawns not yet scheduled. Atomic because the unbounded
+   * admission takes no lock: it and a thread's keep-alive exit form a
+   * Dekker pair (each writes its own counter, then reads the other's, both
+   * seq_cst), so either the spawner sees no started thread and takes the
+   * locked path, or the exiting thread sees the reservation and stays. */
+  _Atomic size_t reserved;
+  _Atomic unsigned started; /* threads past start-up, not yet exiting */
   int shutdown;
   weft__bpool_waiter *w_head, *w_tail;
   uint64_t busy_since;   /* when a job last arrived at an idle pool */
@@ -190,6 +196,8 @@ int weft__bpool_create(const weft__bpool_ops *ops, const weft__config *cfg,
   atomic_init(&p->closing, 0);
   atomic_init(&p->refs, 1);
   atomic_init(&p->jobs_done, 0);
+  atomic_init(&p->reserved, 0);
+  atomic_init(&p->started, 0);
   atomic_init(&p->avg_job_ns, 0);
   *out = p;
   return 0;
@@ -265,7 +273,10 @@ static void waiter_unlink(weft__blocking_pool *p, weft__bpool_waiter *w) {
 static weft_waker room_take_waiter(weft__blocking_pool *p) {
   weft_waker none = {NULL, NULL};
   weft__bpool_waiter *w = p->w_head;
-  if (!w || (p->queue_limit && p->queued + p->reserved >= p->queue_limit &&
+  if (!w || (p->queue_limit &&
+             p->queued + atomic_load_explicit(&p->reserved,
+                                              memory_order_relaxed) >=
+                 p->queue_limit &&
              !p->shutdown))
     return none;
   waiter_unlink(p, w);
@@ -371,6 +382,8 @@ static unsigned cover(weft__blocking_pool *p, uint64_t now, int *watch) {
   size_t covering = (size_t)p->starting + p->notified + p->spinning;
   if (p->queued <= covering)
     return 0;
+  if (!now)
+    now = weft__now_ns(); /* read only when a decision needs it */
   if (flowing(p, now)) {
     /* Running threads drain the queue; make sure someone checks that they
      * keep doing so. */
@@ -483,6 +496,8 @@ static void *pool_thread(void *arg) {
 
   pthread_mutex_lock(&p->mu);
   p->starting--;
+  /* seq_cst: the exit path's half of the Dekker pair (see `reserved`). */
+  atomic_fetch_add_explicit(&p->started, 1, memory_order_seq_cst);
   int first = 1;
   if (r->watch)
     watch_queue(p, r);
@@ -494,7 +509,7 @@ static void *pool_thread(void *arg) {
       if (first) {
         /* A new or woken thread covers the jobs behind its own, so that
          * threads start two at a time (spawner and this one) in a burst. */
-        n = cover(p, weft__now_ns(), &watch);
+        n = cover(p, 0, &watch);
       }
       first = 0;
       p->running++;
@@ -559,10 +574,18 @@ static void *pool_thread(void *arg) {
     if (r->next)
       r->next->prev = r->prev;
     p->n_parked--;
-    if (p->queued || p->reserved)
+    /* Leave the started count first, then look for reservations: an
+     * unlocked admission either saw this thread gone or is seen here. */
+    atomic_fetch_sub_explicit(&p->started, 1, memory_order_seq_cst);
+    if (p->queued ||
+        atomic_load_explicit(&p->reserved, memory_order_seq_cst)) {
+      atomic_fetch_add_explicit(&p->started, 1, memory_order_seq_cst);
       continue; /* an admitted job may count on this thread */
-    break;
+    }
+    thread_exit(p, r);
+    return NULL;
   }
+  atomic_fetch_sub_explicit(&p->started, 1, memory_order_seq_cst);
   thread_exit(p, r);
   return NULL;
 }
@@ -570,16 +593,28 @@ static void *pool_thread(void *arg) {
 /* ---- Admission and scheduling ------------------------------------------- */
 
 int weft__bpool_admit(weft__blocking_pool *p) {
+  if (!p->queue_limit) {
+    /* Unbounded queue: no lock when a started thread exists. */
+    atomic_fetch_add_explicit(&p->reserved, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&p->started, memory_order_seq_cst) > 0 &&
+        !atomic_load_explicit(&p->closing, memory_order_acquire)) {
+      tls_admitted = p;
+      return 0;
+    }
+    atomic_fetch_sub_explicit(&p->reserved, 1, memory_order_relaxed);
+  }
   pthread_mutex_lock(&p->mu);
   if (p->shutdown) {
     pthread_mutex_unlock(&p->mu);
     return WEFT_ESHUTDOWN;
   }
-  if (p->queue_limit && p->queued + p->reserved >= p->queue_limit) {
+  if (p->queue_limit &&
+      p->queued + atomic_load_explicit(&p->reserved, memory_order_relaxed) >=
+          p->queue_limit) {
     pthread_mutex_unlock(&p->mu);
     return WEFT_EAGAIN;
   }
-  p->reserved++;
+  atomic_fetch_add_explicit(&p->reserved, 1, memory_order_seq_cst);
   int need_thread = p->alive == 0;
   if (need_thread) {
     p->alive++;
@@ -602,7 +637,7 @@ int weft__bpool_admit(weft__blocking_pool *p) {
 
 void weft__bpool_unadmit(weft__blocking_pool *p) {
   pthread_mutex_lock(&p->mu);
-  p->reserved--;
+  atomic_fetch_sub_explicit(&p->reserved, 1, memory_order_relaxed);
   weft_waker w = room_take_waiter(p);
   pthread_mutex_unlock(&p->mu);
   if (tls_admitted == p)
@@ -628,7 +663,8 @@ void weft__bpool_schedule(void *sched, weft__task *t) {
   }
   tls_admitted = NULL;
   pthread_mutex_lock(&p->mu);
-  p->reserved--;
+  /* Relaxed: the lock orders it against the exit path's check. */
+  atomic_fetch_sub_explicit(&p->reserved, 1, memory_order_relaxed);
   if (p->shutdown || ring_push(p, t) != 0) {
     /* Shut down since admission, or no memory for a bigger ring: the job
      * cannot run; it resolves cancelled. */
@@ -638,9 +674,10 @@ void weft__bpool_schedule(void *sched, weft__task *t) {
     p->ops.cancel(t);
     return;
   }
-  uint64_t now = weft__now_ns();
+  uint64_t now = 0;
   if (p->queued == 1 && p->running == 0) {
     /* The pool was idle: a new busy period starts. */
+    now = weft__now_ns();
     p->busy_since = now;
     p->done_at_busy =
         atomic_load_explicit(&p->jobs_done, memory_order_relaxed);
@@ -656,7 +693,8 @@ int weft__bpool_wait_room(weft__blocking_pool *p, weft__bpool_waiter *wt,
   pthread_mutex_lock(&p->mu);
   wt->woken = 0;
   if (p->shutdown || !p->queue_limit ||
-      p->queued + p->reserved < p->queue_limit) {
+      p->queued + atomic_load_explicit(&p->reserved, memory_order_relaxed) <
+          p->queue_limit) {
     if (wt->linked)
       waiter_unlink(p, wt);
     weft_waker old = wt->waker;
