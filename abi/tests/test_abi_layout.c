@@ -115,6 +115,25 @@ OFF(weft_backend, ctl, 112);
 OFF(weft_backend, now_ns, 120);
 _Static_assert(WEFT_BACKEND_ABI_V1 == 0x57460001u, "backend ABI band 1");
 
+/* weft/time.h */
+SIZE(weft_timeout_output, 16);
+OFF(weft_timeout_output, status, 0);
+OFF(weft_timeout_output, inner, 8);
+
+SIZE(weft_missed_tick, 4);
+_Static_assert(WEFT_MISSED_TICK_BURST == 0 && WEFT_MISSED_TICK_DELAY == 1 &&
+                   WEFT_MISSED_TICK_SKIP == 2,
+               "weft_missed_tick values");
+
+/* weft/net.h */
+SIZE(weft_stream_result, 16);
+OFF(weft_stream_result, error, 0);
+OFF(weft_stream_result, stream, 8);
+
+SIZE(weft_io_result, 16);
+OFF(weft_io_result, error, 0);
+OFF(weft_io_result, n, 8);
+
 /* weft/error.h: codes are part of the ABI too; spot-check both kinds. */
 _Static_assert(WEFT_ENOMEM == -12 && WEFT_EINVAL == -22, "errno codes");
 _Static_assert(WEFT_ECLOSED == -4001 && WEFT_EDNS == -4007, "own codes");
