@@ -29,6 +29,8 @@ int weft_io_poll_ready(weft_io *io, weft_context *cx, uint32_t interest,
   interest &= WEFT_IO_READABLE | WEFT_IO_WRITABLE;
   if (!io || !cx || !interest)
     return WEFT_EINVAL;
+  if (!weft__coop_proceed(cx))
+    return 0;
   /* Both directions at once: the tick is recorded for each direction
    * asked, so either may be cleared afterwards. */
   uint32_t seen = 0;

@@ -105,6 +105,8 @@ int weft_listener_poll_accept(weft_listener *l, weft_context *cx,
                               socklen_t *peer_len) {
   if (!l || !cx || !out)
     return WEFT_EINVAL;
+  if (!weft__coop_proceed(cx))
+    return 0;
   if (l->backing_off) {
     if (!weft__timer_poll(l->d, &l->backoff, l->backoff_until_ns, cx))
       return 0;

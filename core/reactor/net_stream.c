@@ -53,6 +53,10 @@ int weft_stream_poll_read(weft_stream *s, weft_context *cx, void *buf,
     *n = 0;
     return 1;
   }
+  /* Cooperative budget: a task that always finds data must still let
+   * the others run. */
+  if (!weft__coop_proceed(cx))
+    return 0;
   for (;;) {
     int rc = weft__sock_poll(&s->s, cx, WEFT_IO_READABLE, NULL);
     if (rc <= 0)
@@ -79,6 +83,8 @@ int weft_stream_poll_write(weft_stream *s, weft_context *cx, const void *buf,
                            size_t len, size_t *n) {
   if (!s || !cx || !n || !buf || len == 0)
     return WEFT_EINVAL;
+  if (!weft__coop_proceed(cx))
+    return 0;
   for (;;) {
     int rc = weft__sock_poll(&s->s, cx, WEFT_IO_WRITABLE, NULL);
     if (rc <= 0)

@@ -47,6 +47,8 @@ int weft_udp_poll_send_to(weft_udp *u, weft_context *cx, const void *buf,
                           socklen_t addr_len, size_t *n) {
   if (!u || !cx || !n || (!buf && len) || !addr)
     return WEFT_EINVAL;
+  if (!weft__coop_proceed(cx))
+    return 0;
   for (;;) {
     int rc = weft__sock_poll(&u->s, cx, WEFT_IO_WRITABLE, NULL);
     if (rc <= 0)
@@ -73,6 +75,8 @@ int weft_udp_poll_recv_from(weft_udp *u, weft_context *cx, void *buf,
                             socklen_t *from_len) {
   if (!u || !cx || !n || (!buf && cap))
     return WEFT_EINVAL;
+  if (!weft__coop_proceed(cx))
+    return 0;
   for (;;) {
     int rc = weft__sock_poll(&u->s, cx, WEFT_IO_READABLE, NULL);
     if (rc <= 0)

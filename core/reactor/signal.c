@@ -294,6 +294,8 @@ int weft_signal_poll_recv(weft_signal *s, weft_context *cx) {
   weft__signal_hub *h = s->hub;
   if (!h)
     return WEFT_ESHUTDOWN;
+  if (!weft__coop_proceed(cx))
+    return 0;
   weft_waker old = {NULL, NULL};
   int rc;
   pthread_mutex_lock(&h->mu);

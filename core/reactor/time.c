@@ -47,6 +47,8 @@ static weft_poll sleep_poll(void *p, weft_context *cx, void *out) {
     s->deadline_ns = add_ms(weft__driver_now_ns(s->d), s->ms);
     s->relative = 0;
   }
+  if (!weft__coop_proceed(cx))
+    return WEFT_PENDING;
   if (!weft__timer_poll(s->d, &s->timer, s->deadline_ns, cx))
     return WEFT_PENDING;
   if (result)
@@ -133,6 +135,8 @@ int weft_interval_poll_tick(weft_interval *iv, weft_context *cx,
     iv->next_ns = weft__driver_now_ns(iv->d);
     iv->started = 1;
   }
+  if (!weft__coop_proceed(cx))
+    return 0;
   if (!weft__timer_poll(iv->d, &iv->timer, iv->next_ns, cx))
     return 0;
   uint64_t tick = iv->next_ns;
