@@ -16,8 +16,8 @@
  * never runs, its cleanup callback (if any) runs on the aborting thread, and
  * its handle resolves WEFT_JOIN_CANCELLED. A running job cannot be stopped
  * from outside, but its cancel token turns true, so cooperative code can
- * return early; its handle then resolves WEFT_JOIN_CANCELLED as well (its
- * return value is dropped).
+ * return early; what it returns is still its output (the handle resolves
+ * WEFT_JOIN_COMPLETED).
  *
  * See docs/blocking.md. */
 #ifndef WEFT_BLOCKING_H
@@ -61,9 +61,11 @@ WEFT_API int weft_spawn_blocking_with_cleanup(weft_runtime *rt,
  * weft_spawn_blocking_with_cleanup. Its output (weft_future_output) is a
  * `weft_join_handle *`: the new job's handle, owned by whoever reads it, or
  * NULL when the spawn failed (the runtime shut down, out of memory, no
- * thread could be started). `cleanup` is called if the future is dropped
- * before it spawned. `*out` is owned by the caller (weft_future_free).
- * Returns 0, WEFT_EINVAL or WEFT_ENOMEM. Any thread. Since 0.1. */
+ * thread could be started; `cleanup` has then run). `cleanup` is also called
+ * if the future is dropped before it spawned. `*out` is owned by the caller
+ * (weft_future_free) and must be freed before the runtime.
+ * Returns 0, WEFT_EINVAL (rt, fn or out NULL), WEFT_ENOMEM, WEFT_ESHUTDOWN.
+ * Any thread. Since 0.1. */
 WEFT_API int weft_spawn_blocking_async(weft_runtime *rt, weft_blocking_fn fn,
                                        void *arg, void (*cleanup)(void *arg),
                                        weft_future **out);
