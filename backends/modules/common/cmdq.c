@@ -26,6 +26,7 @@
  *    the table stays valid for the life of the loop. */
 #include "cmdq.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -228,4 +229,20 @@ int wb_wake_needed(wb_core *c) {
 
 int wb_poller_blocked(wb_core *c) {
   return atomic_load_explicit(&c->polling, memory_order_seq_cst);
+}
+
+void wb_fd_lock(wb_fd *f) {
+  int expected = 0;
+  /* Acquire: see everything the previous holder wrote. */
+  while (!atomic_compare_exchange_weak_explicit(&f->lock, &expected, 1,
+                                                memory_order_acquire,
+                                                memory_order_relaxed)) {
+    expected = 0;
+    sched_yield();
+  }
+}
+
+void wb_fd_unlock(wb_fd *f) {
+  /* Release: publish the record's loop-side fields to the next holder. */
+  atomic_store_explicit(&f->lock, 0, memory_order_release);
 }

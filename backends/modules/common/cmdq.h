@@ -54,6 +54,9 @@ typedef struct wb_fd {
   _Atomic uint32_t interest; /* WEFT_IO_READABLE|WRITABLE */
   _Atomic(void *) token;
   _Atomic uint32_t state; /* HELD/DROPPED bits, see above */
+  /* Owned libevent only, where any thread applies requests itself: held
+   * while applying them (wb_fd_lock). Zero (calloc) is unlocked. */
+  _Atomic int lock;
   int fd;
   /* Loop thread only. */
   int active;           /* a library watcher exists for gen applied_gen */
@@ -113,6 +116,15 @@ uint32_t wb_desired(const wb_fd *f);
 /* 1 if a report for this record may still go to the core: it is wanted,
  * its generation is the one applied, and no close is pending. */
 int wb_reportable(const wb_fd *f);
+
+/* A tiny per-record lock for backends that apply requests on the calling
+ * thread. The critical section may wait inside the library (libevent's
+ * event_del waits for a running callback), so it yields while it spins; it
+ * is only contended when two threads act on the same fd at once. It also
+ * makes the hand-over of a reused fd number between two threads visible to
+ * ThreadSanitizer (the kernel's close-then-accept ordering is not). */
+void wb_fd_lock(wb_fd *f);
+void wb_fd_unlock(wb_fd *f);
 
 /* Owned-mode wake bookkeeping, see cmdq.c. */
 void wb_poll_enter(wb_core *c, int64_t *timeout_ms);

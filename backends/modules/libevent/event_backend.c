@@ -19,7 +19,9 @@
  *
  * libev exports libevent's API names; the core dlopens this module with
  * RTLD_DEEPBIND so that it binds to libevent's own symbols. */
+#include <dlfcn.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -159,11 +161,15 @@ static void apply(void *arg, wb_fd *f, uint32_t ops) {
     set_mask(L, f);
 }
 
-/* Owned mode applies at once on the calling thread (the core makes the calls
- * for one fd one at a time). Attach mode applies on the loop thread. */
+/* Owned mode applies at once on the calling thread, under the record's lock
+ * (two threads may act on one fd number: a close on one worker, then a new
+ * socket with the same number registered on another). Attach mode applies
+ * on the loop thread. */
 static int submit(evtb *L, wb_fd *f, uint32_t ops) {
   if (!L->attached) {
+    wb_fd_lock(f);
     apply(L, f, ops | WB_OP_SYNC);
+    wb_fd_unlock(f);
     return 0;
   }
   if (on_loop_thread(L)) {
@@ -291,10 +297,21 @@ static evtb *alloc_loop(const weft_backend_host *host) {
   return L;
 }
 
+/* evthread_use_pthreads allocates libevent's global locks, which live until
+ * the process ends. If the core unloaded this module (and libevent with it)
+ * after the runtime is freed, the next runtime would load and allocate them
+ * again, leaking the first set. So enabling evthread also pins the module
+ * (RTLD_NODELETE), and it happens once per process. */
 static pthread_once_t evthread_once = PTHREAD_ONCE_INIT;
 static int evthread_ok;
 static void enable_evthread(void) {
   evthread_ok = evthread_use_pthreads() == 0;
+  Dl_info info;
+  void *self;
+  void (*fn)(void) = enable_evthread;
+  memcpy(&self, &fn, sizeof self);
+  if (dladdr(self, &info) && info.dli_fname)
+    (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
 }
 
 static void free_events(evtb *L) {
