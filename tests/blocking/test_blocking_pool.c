@@ -5,6 +5,7 @@
  * hand-off, the queue bound and its waiters, cancellation of queued jobs,
  * shutdown with jobs still running, and thread-creation failure under
  * RLIMIT_NPROC as an unprivileged user. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -371,6 +372,86 @@ static void test_blocking_pool_hooks_and_name(void **st) {
   weft__blocking_pool_free(p);
 }
 
+/* Voluntary context switches of every thread of this process named `name`,
+ * by thread id; returns how many were found (at most `max`). */
+static int pool_switches(const char *name, long *tids, long *sw, int max) {
+  int n = 0;
+  DIR *d = opendir("/proc/self/task");
+  struct dirent *e;
+  while (d && (e = readdir(d)) != NULL && n < max) {
+    if (e->d_name[0] == '.')
+      continue;
+    char path[320], comm[32] = "";
+    snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+      continue;
+    if (!fgets(comm, sizeof comm, f))
+      comm[0] = '\0';
+    fclose(f);
+    comm[strcspn(comm, "\n")] = '\0';
+    if (strcmp(comm, name) != 0)
+      continue;
+    snprintf(path, sizeof path, "/proc/self/task/%s/status", e->d_name);
+    f = fopen(path, "r");
+    char line[256];
+    long v = -1;
+    while (f && fgets(line, sizeof line, f))
+      if (sscanf(line, "voluntary_ctxt_switches: %ld", &v) == 1)
+        break;
+    if (f)
+      fclose(f);
+    tids[n] = atol(e->d_name);
+    sw[n] = v;
+    n++;
+  }
+  if (d)
+    closedir(d);
+  return n;
+}
+
+/* Handing a job to the pool while eight threads are parked wakes exactly
+ * one of them: the other seven do not even leave their wait. */
+static void test_blocking_pool_hand_off_wakes_one_thread(void **st) {
+  (void)st;
+  weft__config c = cfg_with(8, 10000, 0);
+  strcpy(c.thread_name, "blk-handoff");
+  weft__blocking_pool *p;
+  assert_int_equal(weft__bpool_create(&fake_ops, &c, &p), 0);
+  atomic_int open = 0;
+  fake gated[8];
+  memset(gated, 0, sizeof gated);
+  for (int i = 0; i < 8; i++) {
+    gated[i].gate = &open;
+    assert_int_equal(spawn_fake(p, &gated[i]), 0);
+  }
+  for (int i = 0; i < 5000 && atomic_load(&g_running) < 8; i++)
+    sleep_ms(1);
+  assert_int_equal(atomic_load(&g_running), 8);
+  atomic_store(&open, 1);
+  for (int i = 0; i < 8; i++)
+    wait_runs(&gated[i], 1);
+  sleep_ms(50); /* the spinner parks too */
+  assert_int_equal(metrics(p).blocking_idle_threads, 8);
+  long tids[16], before[16], tids2[16], after[16];
+  int n = pool_switches("blk-handoff", tids, before, 16);
+  assert_int_equal(n, 8);
+  fake one;
+  memset(&one, 0, sizeof one);
+  assert_int_equal(spawn_fake(p, &one), 0);
+  wait_runs(&one, 1);
+  sleep_ms(50);
+  assert_int_equal(pool_switches("blk-handoff", tids2, after, 16), 8);
+  int woke = 0;
+  for (int i = 0; i < 8; i++)
+    for (int k = 0; k < 8; k++)
+      if (tids2[k] == tids[i] && after[k] != before[i])
+        woke++;
+  assert_int_equal(woke, 1);
+  assert_int_equal(weft__blocking_pool_shutdown(p, -1), 0);
+  weft__blocking_pool_free(p);
+}
+
 /* ---- Thread-creation failure, as an unprivileged user -------------------- */
 
 static int own_threads(void) {
@@ -493,6 +574,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_blocking_pool_queue_bound_and_waiter),
       cmocka_unit_test(test_blocking_pool_shutdown_queued_and_running),
       cmocka_unit_test(test_blocking_pool_hooks_and_name),
+      cmocka_unit_test(test_blocking_pool_hand_off_wakes_one_thread),
       cmocka_unit_test(test_blocking_pool_thread_creation_failure),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
