@@ -416,8 +416,6 @@ static unsigned cover(weft__blocking_pool *p, uint64_t now, int *watch) {
     }
     covering++;
   }
-  if (p->alive > p->peak)
-    p->peak = p->alive;
   return start;
 }
 
@@ -497,7 +495,10 @@ static void *pool_thread(void *arg) {
   pthread_mutex_lock(&p->mu);
   p->starting--;
   /* seq_cst: the exit path's half of the Dekker pair (see `reserved`). */
-  atomic_fetch_add_explicit(&p->started, 1, memory_order_seq_cst);
+  unsigned now_started =
+      atomic_fetch_add_explicit(&p->started, 1, memory_order_seq_cst) + 1;
+  if (now_started > p->peak)
+    p->peak = now_started; /* threads that really run, not attempts */
   int first = 1;
   if (r->watch)
     watch_queue(p, r);
@@ -619,8 +620,6 @@ int weft__bpool_admit(weft__blocking_pool *p) {
   if (need_thread) {
     p->alive++;
     p->starting++;
-    if (p->alive > p->peak)
-      p->peak = p->alive;
   }
   pthread_mutex_unlock(&p->mu);
   if (need_thread) {

@@ -4,6 +4,7 @@
  * from a pool thread, abort them queued and running, bound the queue, and
  * shut the runtime down with jobs queued and running. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -432,7 +437,123 @@ static void test_blocking_rejects_bad_arguments(void **st) {
   weft_runtime_free(rt);
 }
 
-int main(void) {
+/* ---- Thread-creation failure through the public API, as an unprivileged user ---- */
+
+static int own_threads(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  int n = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "Threads: %d", &n) == 1)
+      break;
+  if (f)
+    fclose(f);
+  return n;
+}
+
+/* In the child, as an unprivileged user: with no room for a pool thread, the first spawn
+ * fails with WEFT_EAGAIN (nothing to queue it for); with room for one, six
+ * sleeping jobs queue behind that one thread and all complete. */
+static int nproc_child(void) {
+  if (getuid() == 0)
+    return 10;
+  weft_builder *b;
+  weft_runtime *rt;
+  if (weft_builder_new(&b) != 0 || weft_builder_worker_threads(b, 1) != 0 ||
+      weft_builder_build(b, &rt) != 0)
+    return 11;
+  weft_builder_free(b);
+  int base = own_threads(); /* this thread, the worker, any helpers */
+  struct rlimit rl = {(rlim_t)base, (rlim_t)base + 16};
+  if (setrlimit(RLIMIT_NPROC, &rl) != 0)
+    return 12;
+  weft_join_handle *h[6];
+  int rc = weft_spawn_blocking(rt, job_sleep10, NULL, &h[0]);
+  if (rc != WEFT_EAGAIN) {
+    fprintf(stderr, "nproc child: first spawn gave %d\n", rc);
+    return 13;
+  }
+  rl.rlim_cur = (rlim_t)base + 1;
+  if (setrlimit(RLIMIT_NPROC, &rl) != 0)
+    return 14;
+  for (uintptr_t i = 0; i < 6; i++)
+    if (weft_spawn_blocking(rt, job_sleep10, (void *)i, &h[i]) != 0)
+      return 15;
+  for (uintptr_t i = 0; i < 6; i++) {
+    weft_join_result r;
+    void *v = NULL;
+    if (weft_join_wait(h[i], 10000, &r) != 0 ||
+        r.status != WEFT_JOIN_COMPLETED)
+      return 16;
+    memcpy(&v, r.output, sizeof v);
+    if (v != (void *)i)
+      return 17;
+    weft_join_free(h[i]);
+  }
+  unsigned peak = weft__bpool_peak_threads(weft__runtime_blocking_pool(rt));
+  fprintf(stderr, "nproc child: 6 jobs done, pool peak %u\n", peak);
+  if (peak != 1)
+    return 19; /* the limit left room for exactly one pool thread */
+  rl.rlim_cur = rl.rlim_max; /* room for the leak checker at exit */
+  setrlimit(RLIMIT_NPROC, &rl);
+  if (weft_runtime_shutdown(rt, -1) != 0)
+    return 18;
+  weft_runtime_free(rt);
+  return 0;
+}
+
+static char g_self[4096];
+
+static void test_blocking_thread_creation_failure(void **st) {
+  (void)st;
+  if (getuid() != 0) {
+    assert_int_equal(nproc_child(), 0); /* RLIMIT_NPROC applies to us */
+    return;
+  }
+  if (access("/usr/bin/setpriv", X_OK) != 0)
+    skip(); /* setpriv (util-linux) is needed to drop root */
+  /* Build dirs are root-owned: copy the binary where any user can run it.
+   * It links libweft statically, so the copy runs on its own. */
+  char dir[] = "/tmp/weft-nproc-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  chmod(dir, 0755);
+  char bin[256];
+  snprintf(bin, sizeof bin, "%s/test_blocking", dir);
+  int in = open(g_self, O_RDONLY), out = open(bin, O_WRONLY | O_CREAT, 0755);
+  assert_true(in >= 0 && out >= 0);
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(in, buf, sizeof buf)) > 0)
+    assert_int_equal(write(out, buf, (size_t)n), n);
+  close(in);
+  close(out);
+  chmod(bin, 0755);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    /* RLIMIT_NPROC counts every process of a user: a uid of its own (no
+     * account needed) keeps tests running in parallel out of each other's
+     * count. */
+    char uid[32];
+    snprintf(uid, sizeof uid, "--reuid=%ld", 40000L + (long)getpid() % 20000);
+    execl("/usr/bin/setpriv", "setpriv", uid, "--regid=nogroup",
+          "--clear-groups", bin, "--nproc-child", (char *)NULL);
+    _exit(127);
+  }
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  unlink(bin);
+  rmdir(dir);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--nproc-child") == 0)
+    return nproc_child();
+  ssize_t sn = readlink("/proc/self/exe", g_self, sizeof g_self - 1);
+  if (sn > 0)
+    g_self[sn] = '\0';
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_blocking_burst_bounded_then_idle),
       cmocka_unit_test(test_blocking_abort_before_start_runs_cleanup),
@@ -443,6 +564,7 @@ int main(void) {
       cmocka_unit_test(test_blocking_spawn_from_pool_thread),
       cmocka_unit_test(test_blocking_shutdown_queued_and_running),
       cmocka_unit_test(test_blocking_rejects_bad_arguments),
+      cmocka_unit_test(test_blocking_thread_creation_failure),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
