@@ -13,15 +13,27 @@
  * (its own condition variable: no broadcast), or starts a thread when none is
  * parked and fewer than max_blocking_threads are alive.
  *
- * Flow. When the running threads finish jobs quickly (one finished within
- * FLOW_NS), the queue is being drained, and adding threads only adds
- * contention: a 2-core machine gains nothing from a 3rd runnable thread. So
- * while jobs flow, a push adds no thread. That must not strand a job behind
- * a job that then blocks for long (job A waits for job B queued behind it):
- * a watcher thread re-checks every FLOW_NS while jobs are queued, and once
- * nothing has finished for FLOW_NS it takes a job itself and wakes or starts
- * threads for the rest. Every queued job is therefore picked up within about
- * FLOW_NS of the pool being stuck, as long as threads are below the maximum.
+ * Flow. When jobs are short (their mean run time, a moving average, is
+ * under SHORT_JOB_NS) and one finished within FLOW_NS, the threads running
+ * them drain the queue as fast as the CPUs allow, and adding threads only
+ * adds contention: a 2-core machine gains nothing from a 3rd runnable
+ * thread. So while jobs flow, a push adds no thread. That must not strand a
+ * job behind a job that then blocks for long (job A waits for job B queued
+ * behind it): a watcher thread re-checks every FLOW_NS while jobs are
+ * queued, and once nothing has finished for FLOW_NS it takes a job itself
+ * and wakes or starts threads for the rest. Every queued job is therefore
+ * picked up within about FLOW_NS of the pool being stuck, as long as threads
+ * are below the maximum. Right after an idle pool gets work nothing is known
+ * yet, so the pool waits up to FLOW_NS before growing past the first thread.
+ *
+ * Growth. Outside flow, each uncovered job wakes or starts a thread, but at
+ * most MAX_STARTING threads are starting or woken-and-not-yet-running at a
+ * time: on a machine short of CPU, more would not run either.
+ *
+ * Admission. With an unbounded queue a spawn takes no lock to reserve its
+ * place: it bumps `reserved` and checks `started` (both seq_cst), while a
+ * thread leaving on keep-alive drops `started` and then checks `reserved`,
+ * so one of the two always sees the other (a Dekker pair).
  *
  * Parking and keep-alive. Parked threads sit on a LIFO list, so the most
  * recently active thread is woken first and the others age out after
@@ -51,10 +63,10 @@
 /* How long a thread that finds the queue empty spins before parking, so a
  * steady stream of short jobs needs no futex wake per job. */
 #define SPIN_NS 30000u
-/* At most this many threads are being started or woken at once. Each new thread
- * covers the jobs behind its own when it starts, so a burst still grows the
- * pool quickly (tens of threads per millisecond), but a stall of a few
- * hundred microseconds (a preempted thread) adds a few threads, not
+/* At most this many threads are being started or woken at once. Each new
+ * thread covers the jobs behind its own when it starts, so a burst still
+ * grows the pool quickly (tens of threads per millisecond), but a stall of a
+ * few hundred microseconds (a preempted thread) adds a few threads, not
  * hundreds. */
 #define MAX_STARTING 16u
 /* Jobs whose mean run time is below this count as short (CPU-bound). */
