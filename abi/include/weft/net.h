@@ -34,6 +34,28 @@ WEFT_API int weft_addr_parse(const char *text, struct sockaddr_storage *out,
 WEFT_API int weft_addr_format(const struct sockaddr *addr, socklen_t len,
                               char *buf, size_t cap);
 
+/* ---- Name resolution ------------------------------------------------------ */
+
+#define WEFT_RESOLVE_MAX 8
+
+/* The output of weft_resolve: up to WEFT_RESOLVE_MAX addresses, in the
+ * order getaddrinfo gave them. */
+typedef struct weft_resolve_output {
+  int error;    /* 0, WEFT_EDNS (no such name...), or another code */
+  size_t count; /* addresses filled in */
+  struct sockaddr_storage addrs[WEFT_RESOLVE_MAX];
+  socklen_t lens[WEFT_RESOLVE_MAX];
+} weft_resolve_output;
+
+/* Resolve `host` ("example.org", "127.0.0.1") and `service` ("443",
+ * "http", or NULL for port 0) for stream sockets with getaddrinfo, run on
+ * the blocking pool of the runtime that polls the future. `family` is
+ * AF_UNSPEC, AF_INET or AF_INET6. Output: weft_resolve_output. Returns 0,
+ * WEFT_EINVAL or WEFT_ENOMEM; the strings are copied. Dropping the future
+ * early abandons the lookup. Any thread. Since 0.1. */
+WEFT_API int weft_resolve(const char *host, const char *service, int family,
+                          weft_future **out);
+
 /* ---- Streams (TCP and Unix) --------------------------------------------- */
 
 typedef struct weft_stream weft_stream;
