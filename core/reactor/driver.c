@@ -63,8 +63,24 @@ static void host_signal_ready(void *ctx, int signo) {
 
 static int fire_due(weft__driver *d);
 
+static void free_deferred(weft__driver *d) {
+  pthread_mutex_lock(&d->mu);
+  weft__io_reg *r = d->free_later;
+  d->free_later = NULL;
+  pthread_mutex_unlock(&d->mu);
+  while (r) {
+    weft__io_reg *next = r->free_next;
+    weft__io_free_now(r);
+    r = next;
+  }
+}
+
 static int host_run_tasks(void *ctx) {
   weft__driver *d = ctx;
+  /* Attach mode: registrations freed since the last call can go now, the
+   * loop is between its callbacks (contract clause C6). */
+  if (d->attached)
+    free_deferred(d);
   fire_due(d);
   if (!d->rt)
     return 0;
