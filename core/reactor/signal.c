@@ -193,8 +193,15 @@ void weft__signal_hub_free(weft__driver *d, weft__signal_hub *h) {
                              weft__signal_pipe_token);
     close(h->rfd);
   }
-  /* Streams still alive keep pointing at the hub: they are told nothing
-   * more; the runtime is gone. Their memory is their owner's. */
+  /* Signals still watched by streams that outlive the runtime: give the
+   * process-wide handler back, or the signals would be swallowed with no
+   * runtime left to see them (SIGINT would stop ending the process). */
+  if (h->own)
+    for (int signo = 1; signo < MAX_SIGNO; signo++)
+      if (h->watchers[signo] > 0)
+        handler_unref(signo);
+  /* The streams themselves are told nothing more: their next poll reports
+   * WEFT_ESHUTDOWN. Their memory is their owner's. */
   for (weft_signal *s = h->streams; s; s = s->next) {
     weft__waker_drop_take(&s->waker);
     s->hub = NULL;

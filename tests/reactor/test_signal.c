@@ -100,10 +100,31 @@ static void test_signal_merges_and_restores_disposition(void **state) {
   weft_runtime_free(rt);
 }
 
+static void test_signal_stream_outliving_runtime(void **state) {
+  (void)state;
+  struct sigaction before, after;
+  sigaction(SIGUSR2, NULL, &before);
+  weft_runtime *rt = rt_new(1, NULL), *other = rt_new(1, NULL);
+  weft_signal *s;
+  assert_int_equal(weft_signal_new(rt, SIGUSR2, &s), 0);
+  weft_runtime_free(rt);
+  /* The handler is gone with the runtime... */
+  sigaction(SIGUSR2, NULL, &after);
+  assert_true(after.sa_handler == before.sa_handler);
+  /* ...and the stream says so instead of waiting forever. */
+  waiter w = {s, 0};
+  int out = 0;
+  assert_int_equal(weft_block_on(other, &waiter_vt, &w, &out), 0);
+  assert_int_equal(out, WEFT_ESHUTDOWN);
+  weft_signal_free(s);
+  weft_runtime_free(other);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_signal_two_runtimes_both_receive),
       cmocka_unit_test(test_signal_merges_and_restores_disposition),
+      cmocka_unit_test(test_signal_stream_outliving_runtime),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
