@@ -138,6 +138,55 @@ static void *clients_main(void *p) {
   return NULL;
 }
 
+/* Waves of short connections: fd numbers are reused constantly while the
+ * loop thread closes the old ones. */
+static void *churn_main(void *p) {
+  clients *c = p;
+  int waves = test_scale_rounds(15);
+  for (int w = 0; w < waves; w++) {
+    for (int i = 0; i < c->n; i++) {
+      c->cl[i].ok = 0;
+      pthread_create(&c->th[i], NULL, echo_client_main, &c->cl[i]);
+    }
+    for (int i = 0; i < c->n; i++) {
+      pthread_join(c->th[i], NULL);
+      if (c->cl[i].ok != c->cl[i].rounds)
+        atomic_store(&clients_done, 2); /* remember the failure */
+    }
+  }
+  if (atomic_load(&clients_done) == 0)
+    atomic_store(&clients_done, 1);
+  return NULL;
+}
+
+static void test_attach_rt_connection_churn(void **state) {
+  (void)state;
+  app_loop *l = app_new();
+  weft_runtime *rt = NULL;
+  assert_int_equal(app_attach(&rt, l), 0);
+  weft_listener *lis = NULL;
+  int port = echo_listen(&lis);
+  assert_true(port > 0);
+  atomic_int accepted = 0;
+  echo_server sv = {lis, rt, &accepted};
+  assert_int_equal(weft_spawn_detached(rt, &echo_server_vt, &sv, sizeof sv),
+                   0);
+  clients c = {.n = 4};
+  for (int i = 0; i < c.n; i++)
+    c.cl[i] = (echo_client){port, 3, 32, 0};
+  atomic_store(&clients_done, 0);
+  pthread_t th;
+  pthread_create(&th, NULL, churn_main, &c);
+  app_run(l);
+  pthread_join(th, NULL);
+  assert_int_equal(atomic_load(&clients_done), 1);
+  assert_int_equal(atomic_load(&accepted), c.n * test_scale_rounds(15));
+  weft_listener_free(lis);
+  assert_int_equal(weft_runtime_detach(rt), 0);
+  assert_int_equal(app_leftovers(l), 0);
+  app_free(l);
+}
+
 static void test_attach_rt_echo_interleaves(void **state) {
   (void)state;
   app_loop *l = app_new();
@@ -234,6 +283,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_attach_rt_echo_interleaves),
       cmocka_unit_test(test_attach_rt_detach_with_live_tasks),
+      cmocka_unit_test(test_attach_rt_connection_churn),
       cmocka_unit_test(test_attach_rt_bad_args),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

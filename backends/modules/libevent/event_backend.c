@@ -54,8 +54,6 @@ typedef struct evtfd {
   struct event *ev;
 } evtfd;
 
-static _Thread_local evtb *tls_loop;
-
 /* Attach mode only: the owned base is thread-safe and needs no queue. */
 static int on_loop_thread(evtb *L) {
   return pthread_equal(pthread_self(), L->loop_thread);
@@ -247,7 +245,6 @@ static int evtb_poll(void *p, int64_t timeout_ms) {
   evtb *L = p;
   if (L->attached)
     return WEFT_ENOTSUP;
-  tls_loop = L;
   L->reported = 0;
   if (timeout_ms == 0) {
     event_base_loop(L->base, EVLOOP_NONBLOCK);
@@ -261,7 +258,6 @@ static int evtb_poll(void *p, int64_t timeout_ms) {
     if (timeout_ms > 0)
       event_del(L->timer_ev);
   }
-  tls_loop = NULL;
   return L->reported;
 }
 
