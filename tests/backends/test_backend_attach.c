@@ -153,12 +153,8 @@ static void app_run_ms(app_loop *l, int ms) {
 }
 static void app_stop(app_loop *l) { ev_break(l, EVBREAK_ALL); }
 static int app_weft_handles(app_loop *l) {
-  /* ev_run returns at once when no active watcher keeps the loop alive;
-   * ev_pending_count and the loop's iteration show nothing was left. */
-  unsigned before = ev_iteration(l);
-  ev_run(l, 0);
-  (void)before;
-  return (int)ev_pending_count(l);
+  /* ev_run returns true while active (referenced) watchers remain. */
+  return ev_run(l, EVRUN_NOWAIT) ? 1 : 0;
 }
 static void app_free(app_loop *l) { ev_loop_destroy(l); }
 #else

@@ -114,8 +114,8 @@ static void app_run(app_loop *l) {
   ev_timer_stop(l, &tick);
 }
 static int app_leftovers(app_loop *l) {
-  ev_run(l, 0); /* returns at once only if no watcher is left */
-  return (int)ev_pending_count(l);
+  /* ev_run returns true while active (referenced) watchers remain. */
+  return ev_run(l, EVRUN_NOWAIT) ? 1 : 0;
 }
 static void app_free(app_loop *l) { ev_loop_destroy(l); }
 #else
