@@ -327,13 +327,24 @@ static int evtb_create(void **out, const weft_backend_host *host) {
   evtb *L = alloc_loop(host);
   if (!L)
     return host->io_ready ? WEFT_ENOMEM : WEFT_EINVAL;
-  L->base = event_base_new();
-  if (!L->base) {
+  /* Owned mode relies on edge triggering: requests are applied on the
+   * calling thread, so a level-triggered watcher could not be dropped from
+   * the loop thread without racing with them. Every Linux method but
+   * select/poll has it (EVENT_NOEPOLL would leave none: WEFT_ENOTSUP). */
+  struct event_config *cfg = event_config_new();
+  if (!cfg) {
     free(L);
     return WEFT_ENOMEM;
   }
-  L->et = (event_base_get_features(L->base) & EV_FEATURE_ET) != 0;
-  wb_core_init(&L->core, !L->et);
+  event_config_require_features(cfg, EV_FEATURE_ET);
+  L->base = event_base_new_with_config(cfg);
+  event_config_free(cfg);
+  if (!L->base) {
+    free(L);
+    return WEFT_ENOTSUP;
+  }
+  L->et = 1;
+  wb_core_init(&L->core, 0);
   L->wake_ev = event_new(L->base, -1, 0, on_noop, L);
   /* EVLOOP_ONCE returns at once on a base with no events; this far-off
    * persistent timer keeps a poll with no fds blocking until woken. */
