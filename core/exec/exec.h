@@ -88,6 +88,9 @@ typedef struct weft__worker {
   uint32_t tick;
   uint32_t rng;
   uint64_t id_next, id_end;
+  /* Runtime references taken in bulk for the tasks this worker spawns and
+   * frees, so that a spawn does not touch the shared count (sched.c). */
+  uint64_t ref_cache;
   /* Parking (see sched.c). */
   atomic_int park_state;
   pthread_mutex_t park_mu;
@@ -137,11 +140,19 @@ struct weft_runtime {
   weft__owned_shard owned[WEFT__OWNED_SHARDS];
 };
 
-/* Per-thread executor context (sched.c). */
-extern _Thread_local weft__worker *weft__tls_worker;
-extern _Thread_local weft__task *weft__tls_task;
-extern _Thread_local weft_runtime *weft__tls_rt;
-extern _Thread_local int weft__tls_budget;
+/* Per-thread executor context (sched.c, task.c). The initial-exec TLS
+ * model makes each access one instruction instead of a call to
+ * __tls_get_addr on the hot path; the four variables take a few bytes of
+ * the static TLS surplus that glibc keeps for libraries like this one. */
+#if defined(__GNUC__) || defined(__clang__)
+#define WEFT__TLS _Thread_local __attribute__((tls_model("initial-exec")))
+#else
+#define WEFT__TLS _Thread_local
+#endif
+extern WEFT__TLS weft__worker *weft__tls_worker;
+extern WEFT__TLS weft__task *weft__tls_task;
+extern WEFT__TLS weft_runtime *weft__tls_rt;
+extern WEFT__TLS int weft__tls_budget;
 
 /* task.c */
 int weft__task_new(weft_runtime *rt, const weft_future_vtable *vt,
@@ -160,6 +171,11 @@ void weft__sched_stop(weft_runtime *rt);   /* join worker threads */
 void weft__sched_drain(weft_runtime *rt);  /* drop every queued run ref */
 uint64_t weft__sched_next_id(weft_runtime *rt);
 void weft__sched_note_spawn(weft_runtime *rt);
+/* A task takes / releases its runtime reference (batched per worker). */
+void weft__sched_task_ref(weft_runtime *rt);
+void weft__sched_task_unref(weft_runtime *rt);
+/* Give a worker's cached runtime references back (owner thread). */
+void weft__sched_flush_refs(weft__worker *w);
 /* Current-thread: run ready tasks, up to `budget` polls; returns 1 when
  * more are ready. The caller holds the core. */
 int weft__sched_ct_run(weft_runtime *rt, unsigned budget);

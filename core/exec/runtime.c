@@ -183,6 +183,7 @@ static int core_acquire(weft_runtime *rt, int wait) {
 }
 
 static void core_release(weft_runtime *rt) {
+  weft__sched_flush_refs(&rt->workers[0]);
   weft__tls_worker = NULL;
   pthread_mutex_lock(&rt->life_mu);
   rt->core_busy = 0;

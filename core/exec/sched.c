@@ -39,13 +39,19 @@
 
 #include "exec.h"
 
-_Thread_local weft__worker *weft__tls_worker;
+WEFT__TLS weft__worker *weft__tls_worker;
 
 #define SEARCH_ONE (1u << 16)
 #define UNPARKED_MASK 0xffffu
 #define GLOBAL_QUEUE_INTERVAL 31u
 #define DRIVER_INTERVAL 61u
 #define MAX_LIFO_POLLS 3u
+/* A searcher that finds nothing spins this many rounds (each a short
+ * pause) before it parks: a worker that produces tasks slightly slower
+ * than another consumes them would otherwise make it park and be woken
+ * (two system calls and two context switches) for nearly every task. */
+#define SPIN_ROUNDS 16
+#define SPIN_PAUSES 32
 
 /* ---- Inject queue ------------------------------------------------------ */
 
@@ -204,6 +210,16 @@ static void notify_parked(weft_runtime *rt) {
   unpark_worker(rt, &rt->workers[idx]);
 }
 
+/* After a push to our own local queue or LIFO slot. The strict protocol
+ * above is not needed for liveness here: this worker is awake and will run
+ * the task itself if nobody else does, so a plain load decides whether
+ * waking a helper is worth it, and the shared word is not written. */
+static void notify_parked_local(weft_runtime *rt) {
+  unsigned s = atomic_load_explicit(&rt->idle_state, memory_order_relaxed);
+  if ((s >> 16) == 0 && (s & UNPARKED_MASK) < rt->nworkers)
+    notify_parked(rt);
+}
+
 static void notify_if_work_pending(weft_runtime *rt) {
   for (unsigned i = 0; i < rt->nworkers; i++) {
     if (weft__lq_len(&rt->workers[i].lq) > 0) {
@@ -329,7 +345,7 @@ void weft__sched_schedule(void *sched, weft__task *t) {
   if (prev) {
     push_local(w, prev);
     if (!rt->current_thread)
-      notify_parked(rt);
+      notify_parked_local(rt);
   }
 }
 
@@ -341,7 +357,7 @@ void weft__sched_schedule_yield(weft_runtime *rt, weft__task *t) {
   }
   push_local(w, t);
   if (!rt->current_thread)
-    notify_parked(rt);
+    notify_parked_local(rt);
 }
 
 /* ---- Ids and counters ---------------------------------------------------- */
@@ -372,6 +388,47 @@ void weft__sched_note_spawn(weft_runtime *rt) {
     bump(&w->m_spawned, 1);
   else
     atomic_fetch_add_explicit(&rt->remote_spawned, 1, memory_order_relaxed);
+}
+
+#define REF_BATCH 256u
+
+void weft__sched_task_ref(weft_runtime *rt) {
+  weft__worker *w = weft__tls_worker;
+  if (w && w->rt == rt) {
+    if (w->ref_cache == 0) {
+      /* Relaxed: we hold a reference (the running task's, or the user's
+       * for block_on) so the count cannot reach zero meanwhile. */
+      atomic_fetch_add_explicit(&rt->refs, REF_BATCH, memory_order_relaxed);
+      w->ref_cache = REF_BATCH;
+    }
+    w->ref_cache--;
+    return;
+  }
+  weft__runtime_ref(rt);
+}
+
+void weft__sched_task_unref(weft_runtime *rt) {
+  weft__worker *w = weft__tls_worker;
+  if (w && w->rt == rt) {
+    /* The shared count still includes this reference, and the cache keeps
+     * at least REF_BATCH of them, so giving a batch back never reaches
+     * zero while the worker runs. */
+    if (++w->ref_cache > 2 * REF_BATCH) {
+      atomic_fetch_sub_explicit(&rt->refs, REF_BATCH, memory_order_release);
+      w->ref_cache -= REF_BATCH;
+    }
+    return;
+  }
+  weft__runtime_unref(rt);
+}
+
+void weft__sched_flush_refs(weft__worker *w) {
+  uint64_t n = w->ref_cache;
+  w->ref_cache = 0;
+  /* The caller holds another reference (the user's), so this does not
+   * free the runtime. */
+  if (n)
+    atomic_fetch_sub_explicit(&w->rt->refs, n, memory_order_release);
 }
 
 /* ---- The run loop ---------------------------------------------------------- */
@@ -414,7 +471,7 @@ static void run_task(weft__worker *w, weft__task *t) {
       /* Let the rest of the queue have a turn. */
       push_local(w, t);
       if (!w->rt->current_thread)
-        notify_parked(w->rt);
+        notify_parked_local(w->rt);
       return;
     }
     bump(&w->m_polls, 1);
@@ -445,6 +502,29 @@ static weft__task *steal_work(weft__worker *w) {
   }
   size_t max = WEFT__LQ_CAP / 2 - weft__lq_len(&w->lq) / 2;
   return inject_pop_batch(rt, w, max ? max : 1);
+}
+
+static void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/* Keep searching for a little while before parking (see SPIN_ROUNDS). */
+static weft__task *spin_for_work(weft__worker *w) {
+  weft_runtime *rt = w->rt;
+  for (int round = 0; round < SPIN_ROUNDS && w->searching; round++) {
+    for (int i = 0; i < SPIN_PAUSES; i++)
+      cpu_relax();
+    if (atomic_load_explicit(&rt->shutdown, memory_order_relaxed))
+      return NULL;
+    weft__task *t = steal_work(w);
+    if (t)
+      return t;
+  }
+  return NULL;
 }
 
 static void maintenance(weft__worker *w) {
@@ -494,12 +574,15 @@ static void *worker_main(void *arg) {
     weft__task *t = next_task(w);
     if (!t)
       t = steal_work(w);
+    if (!t && rt->nworkers > 1)
+      t = spin_for_work(w);
     if (t) {
       run_task(w, t);
       continue;
     }
     park(w);
   }
+  weft__sched_flush_refs(w);
   if (rt->cfg.on_thread_stop)
     rt->cfg.on_thread_stop(rt->cfg.on_thread_stop_arg);
   weft__tls_worker = NULL;

@@ -26,9 +26,9 @@
 #define WEFT__ALIGN ((size_t)alignof(max_align_t))
 #define WEFT__ROUND(x) (((x) + WEFT__ALIGN - 1) & ~(WEFT__ALIGN - 1))
 
-_Thread_local weft__task *weft__tls_task;
-_Thread_local weft_runtime *weft__tls_rt;
-_Thread_local int weft__tls_budget = 128;
+WEFT__TLS weft__task *weft__tls_task;
+WEFT__TLS weft_runtime *weft__tls_rt;
+WEFT__TLS int weft__tls_budget = 128;
 
 int weft__task_new(weft_runtime *rt, const weft_future_vtable *vt,
                    const void *state, size_t state_size, size_t output_size,
@@ -67,7 +67,7 @@ int weft__task_new(weft_runtime *rt, const weft_future_vtable *vt,
   t->line = line;
   t->boxed = NULL;
   t->parker = NULL;
-  weft__runtime_ref(rt);
+  weft__sched_task_ref(rt);
   *out = t;
   return 0;
 }
@@ -87,7 +87,7 @@ void weft__task_dealloc(weft__task *t) {
   if (t->parker)
     weft__parker_unref(t->parker);
   free(t);
-  weft__runtime_unref(rt);
+  weft__sched_task_unref(rt);
 }
 
 void weft__task_drop_ref(weft__task *t) {
@@ -281,7 +281,7 @@ static int spawn_common(weft_runtime *rt, const weft_future_vtable *vt,
     /* Closed for shutdown: undo without running the future's drop. */
     weft_runtime *r = t->rt;
     free(t);
-    weft__runtime_unref(r);
+    weft__sched_task_unref(r);
     return rc;
   }
   weft__sched_note_spawn(rt);
