@@ -130,6 +130,15 @@ SIZE(weft_stream_result, 16);
 OFF(weft_stream_result, error, 0);
 OFF(weft_stream_result, stream, 8);
 
+/* 16 + WEFT_RESOLVE_MAX * sizeof(struct sockaddr_storage) (8 * 128), then
+ * WEFT_RESOLVE_MAX socklen_t (8 * 4). */
+_Static_assert(WEFT_RESOLVE_MAX == 8, "WEFT_RESOLVE_MAX changed");
+SIZE(weft_resolve_output, 1072);
+OFF(weft_resolve_output, error, 0);
+OFF(weft_resolve_output, count, 8);
+OFF(weft_resolve_output, addrs, 16);
+OFF(weft_resolve_output, lens, 1040);
+
 SIZE(weft_io_result, 16);
 OFF(weft_io_result, error, 0);
 OFF(weft_io_result, n, 8);
