@@ -247,6 +247,50 @@ static void test_driver_close_while_waiting_wakes_with_error(void **state) {
   assert_int_equal(atomic_load(&tw.clones), 0);
 }
 
+/* Fault injection through the wrappers of backend_call.c. */
+static weft__backend_method fail_method;
+static int fail_hook(weft__backend_method m) {
+  return m == fail_method ? WEFT_ENOMEM : 0;
+}
+
+static void test_driver_backend_faults_are_survived(void **state) {
+  (void)state;
+  weft__driver *d = new_driver();
+  int p[2];
+  assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+  weft__io_reg *r = NULL;
+  weft__backend_fault_hook = fail_hook;
+  /* A failing registration returns its error and leaks nothing. */
+  fail_method = WEFT__BM_REGISTER;
+  assert_int_equal(weft__io_register(d, p[0], &r), WEFT_ENOMEM);
+  /* A failing poll is reported by the turn; the driver stays usable. */
+  fail_method = WEFT__BM_POLL;
+  assert_int_equal(weft__driver_turn(d, 1000), WEFT_ENOMEM);
+  /* A failing wake does not crash the unparker. */
+  fail_method = WEFT__BM_WAKE;
+  weft__driver_unpark(d);
+  /* A failing close still closes the fd (no leak, no reuse hazard). */
+  fail_method = WEFT__BM_COUNT;
+  assert_int_equal(weft__io_register(d, p[0], &r), 0);
+  fail_method = WEFT__BM_CLOSE;
+  assert_int_equal(weft__io_close(r, 1), WEFT_ENOMEM);
+  assert_int_equal(fcntl(p[0], F_GETFD), -1);
+  weft__backend_fault_hook = NULL;
+  weft__io_free(r);
+  /* The driver still works: a timer fires. */
+  test_waker tw = {0};
+  weft_context cx = tw_context(&tw);
+  weft__timer t;
+  memset(&t, 0, sizeof t);
+  assert_int_equal(
+      weft__timer_poll(d, &t, weft__driver_now_ns(d) + 5000000u, &cx), 0);
+  while (!atomic_load(&t.fired))
+    weft__driver_turn(d, -1);
+  assert_int_equal(atomic_load(&tw.wakes), 1);
+  close(p[1]);
+  weft__driver_free(d);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_driver_10000_sleeps_none_early),
@@ -255,6 +299,7 @@ int main(void) {
       cmocka_unit_test(test_driver_timer_cancel_leaves_wheel),
       cmocka_unit_test(test_driver_readiness_tick_protects_clear),
       cmocka_unit_test(test_driver_close_while_waiting_wakes_with_error),
+      cmocka_unit_test(test_driver_backend_faults_are_survived),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
