@@ -42,7 +42,7 @@ static int listen_fd(int fd, const struct sockaddr *addr, socklen_t len,
     close(fd);
     return WEFT_ENOMEM;
   }
-  int rc = weft__sock_init(&l->s, fd);
+  int rc = weft__sock_init_nonblocking(&l->s, fd);
   if (rc < 0) {
     close(fd);
     free(l);

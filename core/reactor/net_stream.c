@@ -6,6 +6,7 @@
  * since it was reported) and wait. A short read or write (fewer bytes than
  * asked) also clears it, without the extra system call that would only
  * return EAGAIN: safe because any later edge bumps the registry's tick. */
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -21,7 +22,9 @@ int weft__stream_new(int fd, int family, weft_stream **out) {
   weft_stream *s = calloc(1, sizeof *s);
   if (!s)
     return WEFT_ENOMEM;
-  int rc = weft__sock_init(&s->s, fd);
+  /* Every caller made the fd with SOCK_NONBLOCK (socket, accept4) except
+   * weft_stream_from_fd, which sets the flag itself first. */
+  int rc = weft__sock_init_nonblocking(&s->s, fd);
   if (rc < 0) {
     free(s);
     return rc;
@@ -37,6 +40,9 @@ int weft_stream_from_fd(int fd, weft_stream **out) {
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+    return weft__errno(errno);
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0))
     return weft__errno(errno);
   return weft__stream_new(fd, ss.ss_family, out);
 }

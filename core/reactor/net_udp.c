@@ -28,7 +28,7 @@ int weft_udp_bind(const struct sockaddr *addr, socklen_t len, weft_udp **out) {
     close(fd);
     return WEFT_ENOMEM;
   }
-  int rc = weft__sock_init(&u->s, fd);
+  int rc = weft__sock_init_nonblocking(&u->s, fd);
   if (rc < 0) {
     close(fd);
     free(u);

@@ -11,6 +11,10 @@ int weft__sock_init(weft__sock *s, int fd) {
     return weft__errno(errno);
   if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
     return weft__errno(errno);
+  return weft__sock_init_nonblocking(s, fd);
+}
+
+int weft__sock_init_nonblocking(weft__sock *s, int fd) {
   if (pthread_mutex_init(&s->init_mu, NULL) != 0)
     return WEFT_ENOMEM;
   atomic_init(&s->fd, fd);

@@ -20,6 +20,9 @@ typedef struct weft__sock {
 
 /* Take `fd` (made non-blocking). Returns 0 or a negative code. */
 int weft__sock_init(weft__sock *s, int fd);
+/* The same for an fd created non-blocking (SOCK_NONBLOCK, accept4): saves
+ * the fcntl system calls on every accepted connection. */
+int weft__sock_init_nonblocking(weft__sock *s, int fd);
 /* Wait for `dir` (one WEFT_IO_* direction): 1 ready, 0 pending, < 0. */
 int weft__sock_poll(weft__sock *s, weft_context *cx, uint32_t dir,
                     uint32_t *ready);
