@@ -5,10 +5,12 @@
   check_abidiff.py check BASELINE.abi LIB dump LIB, then diff against BASELINE
   check_abidiff.py diff OLD.abi NEW.abi   diff two dumps
 
-Both sides are always dumps made by the same abidw command (the suppressions
-in public.suppr keep only types declared under abi/include, and
---load-all-types keeps public types no exported function reaches yet, such
-as the backend vtable), so the comparison is like for like.
+Both sides are always dumps made by the same abidw command, so the
+comparison is like for like. --load-all-types keeps public types that no
+exported function reaches (such as the backend vtable), and the source
+locations are kept because the comparison needs them: abidiff runs with the
+suppressions in public.suppr, which ignore changes to types defined outside
+abi/include (the structs behind opaque handles) and to weft__ internals.
 
 The policy (docs/ABI.md): anything removed or changed fails; pure additions
 pass. abidiff's exit status is a bit field: 1 = error, 2 = usage error,
@@ -41,13 +43,13 @@ def dump(lib: str, out: str) -> None:
         print(f"{lib} has no debug info: abidw cannot see its types. "
               "Build with -g (the default buildtype debugoptimized has it).")
         sys.exit(77)
-    subprocess.run(["abidw", "--suppressions", str(SUPPR), "--load-all-types",
-                    "--no-show-locs", "--no-corpus-path", "--out-file", out,
-                    lib], check=True)
+    subprocess.run(["abidw", "--load-all-types", "--no-corpus-path",
+                    "--out-file", out, lib], check=True)
 
 
 def diff(old: str, new: str) -> int:
-    r = subprocess.run(["abidiff", "--non-reachable-types", old, new],
+    r = subprocess.run(["abidiff", "--non-reachable-types", "--suppressions",
+                        str(SUPPR), old, new],
                        capture_output=True, text=True)
     report = r.stdout + r.stderr
     print(report.rstrip() or "(abidiff printed nothing)")
@@ -60,7 +62,8 @@ def diff(old: str, new: str) -> int:
         print("FAIL: abidiff could not compare (error or usage error)")
         return 1
     if status & 8:
-        print("FAIL: incompatible ABI change (a symbol was removed?)")
+        print("FAIL: incompatible ABI change (a removed symbol, or a change "
+              "abidiff knows to break callers)")
         return 1
     removed = changed = added = 0
     for line in report.splitlines():

@@ -13,6 +13,7 @@ it asserts that a harmless change (a pure addition) still passes.
   4. the library loses a function            -> abidiff check fails
   5. a public struct's layout changes        -> abidiff check fails
   6. the library gains a function            -> abidiff check passes
+  7. struct weft_runtime (opaque) changes    -> abidiff check passes
 
 usage: check_bites.py INCLUDE_DIR MAP LIBRARY CC LAYOUT_TEST_SRC
 """
@@ -128,14 +129,16 @@ def main() -> int:
         expect(f"abidiff accepts {victim} as a pure addition",
                rc == 0 and "pure additions" in out, out)
 
-        # 5: grow the first complete public struct by 64 bits, moving its
-        # last field, as inserting a field in the middle would.
+        # 5: grow the first complete public struct (one defined under
+        # abi/include: a struct behind an opaque handle may change) by 64
+        # bits, moving its last field, as inserting a field would.
         tree = ET.parse(cur)
         target = None
         for decl in tree.getroot().iter("class-decl"):
             members = decl.findall("data-member")
             if decl.get("name", "").startswith("weft_") and members and \
-                    decl.get("size-in-bits"):
+                    decl.get("size-in-bits") and \
+                    "abi/include/weft" in decl.get("filepath", ""):
                 target = decl
                 break
         if target is None:
@@ -151,6 +154,31 @@ def main() -> int:
         rc, out = run(abidiff + ["diff", cur, changed])
         expect(f"abidiff rejects a changed struct {target.get('name')}",
                rc != 0 and target.get("name") in out, out)
+
+        # 7: the struct behind an opaque handle (defined in core/) may
+        # change freely: growing it must not trip the check.
+        tree = ET.parse(cur)
+        inner = None
+        for decl in tree.getroot().iter("class-decl"):
+            if decl.get("name") == "weft_runtime" and \
+                    decl.findall("data-member") and \
+                    "abi/include" not in decl.get("filepath", ""):
+                inner = decl
+                break
+        if inner is None:
+            expect("the dump holds the definition of struct weft_runtime",
+                   False, "")
+        else:
+            inner.set("size-in-bits",
+                      str(int(inner.get("size-in-bits")) + 64))
+            last = inner.findall("data-member")[-1]
+            last.set("layout-offset-in-bits",
+                     str(int(last.get("layout-offset-in-bits")) + 64))
+            opaque = tmp / "opaque.abi"
+            tree.write(opaque)
+            rc, out = run(abidiff + ["diff", cur, opaque])
+            expect("abidiff ignores a change behind an opaque handle",
+                   rc == 0, out)
 
     failed = results.count(False)
     print(f"{len(results)} cases, {failed} did not behave")
