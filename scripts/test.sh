@@ -10,8 +10,8 @@
 #
 # The sanitizer builds leave out the suites in SANITIZER_SKIP_SUITES:
 # 'abi' and 'docs' check headers, symbols and snippets, which instrumenting
-# cannot change, so the normal build runs them once; 'bench', 'models' (the
-# Relacy and SPIN model checkers) and 'slow' (tests their authors marked too
+# cannot change, so the normal build runs them once; 'bench', 'model' (the
+# model checkers, e.g. Relacy) and 'slow' (tests their authors marked too
 # long for instrumented builds) would take most of the time budget and test
 # no memory or thread behaviour of the library the other suites miss.
 #
@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 
 ./scripts/deps.sh || exit 1
 
-SANITIZER_SKIP_SUITES=(bench models slow abi docs)
+SANITIZER_SKIP_SUITES=(bench model slow abi docs)
 jobs=$(nproc 2>/dev/null || echo 2)
 
 # Any sanitizer report fails the test that caused it.
