@@ -12,6 +12,11 @@
 #include "task_state.h"
 
 typedef struct weft__parker weft__parker;
+typedef struct weft__worker weft__worker;
+struct weft__block;
+
+#define WEFT__ALLOC_CLASSES 4
+#define WEFT__ALLOC_MALLOC 0xffu
 
 /* A task: one allocation. The header below, then the future's state, then
  * the output room, each aligned to max_align_t. */
@@ -42,6 +47,9 @@ struct weft__task {
   int line;
   weft_future *boxed; /* weft_spawn_future: freed with the task */
   weft__parker *parker; /* join side: weft_join_wait's parker */
+  /* Where the block came from (alloc.c): a worker's cache or malloc. */
+  weft__worker *origin;
+  unsigned char alloc_class;
 };
 
 /* A refcounted thread parker, used as a waker target by weft_join_wait and
@@ -76,7 +84,7 @@ typedef struct weft__owned_shard {
   char pad[64];
 } weft__owned_shard;
 
-typedef struct weft__worker {
+struct weft__worker {
   alignas(128) weft__lq lq; /* first: its own cache lines */
   weft_runtime *rt;
   unsigned index;
@@ -98,7 +106,12 @@ typedef struct weft__worker {
   /* Metrics: written by the owner only (relaxed), read by anyone. */
   atomic_uint_fast64_t m_polls, m_steals, m_stolen, m_parks, m_overflows,
       m_spawned;
-} weft__worker;
+  /* Task block cache (alloc.c): owner-only lists, and a stack other
+   * threads push freed blocks on. */
+  struct weft__block *free_list[WEFT__ALLOC_CLASSES];
+  unsigned free_count[WEFT__ALLOC_CLASSES];
+  alignas(64) _Atomic(struct weft__block *) returned[WEFT__ALLOC_CLASSES];
+};
 
 struct weft_runtime {
   /* One reference for the user's handle plus one per task: the shell of the
@@ -183,6 +196,12 @@ int weft__sched_ct_run(weft_runtime *rt, unsigned budget);
 void weft__sched_ct_park(weft_runtime *rt);
 /* Current-thread: make the core holder's park return (any thread). */
 void weft__sched_ct_wake(weft_runtime *rt);
+
+/* alloc.c */
+void *weft__task_alloc(weft_runtime *rt, size_t size, unsigned char *cls,
+                       weft__worker **origin);
+void weft__task_free_mem(void *mem, unsigned char cls, weft__worker *origin);
+void weft__alloc_worker_free(weft__worker *w);
 
 /* owned.c */
 int weft__owned_insert(weft_runtime *rt, weft__task *t); /* 0 or ESHUTDOWN */

@@ -30,6 +30,7 @@ void weft__runtime_ref(weft_runtime *rt) {
 
 static void runtime_destroy_shell(weft_runtime *rt) {
   for (unsigned i = 0; i < rt->nworkers; i++) {
+    weft__alloc_worker_free(&rt->workers[i]);
     pthread_mutex_destroy(&rt->workers[i].park_mu);
     pthread_cond_destroy(&rt->workers[i].park_cv);
   }
@@ -84,6 +85,8 @@ static int runtime_create(weft__config *cfg, weft_runtime **out) {
     w->index = i;
     w->rng = 0x9e3779b9u * (i + 1);
     atomic_init(&w->park_state, WEFT__PK_EMPTY);
+    for (unsigned c = 0; c < WEFT__ALLOC_CLASSES; c++)
+      atomic_init(&w->returned[c], NULL);
     pthread_mutex_init(&w->park_mu, NULL);
     pthread_cond_init(&w->park_cv, NULL);
   }

@@ -373,7 +373,13 @@ uint64_t weft__sched_next_id(weft_runtime *rt) {
     }
     return w->id_next++;
   }
-  return atomic_fetch_add_explicit(&rt->next_id, 1, memory_order_relaxed);
+  /* Spawns from outside the workers take their id from the count of
+   * remote spawns (one atomic for both), in the upper half of the id
+   * space so they never meet the workers' blocks. */
+  return (atomic_fetch_add_explicit(&rt->remote_spawned, 1,
+                                    memory_order_relaxed) +
+          1) |
+         ((uint64_t)1 << 63);
 }
 
 static void bump(atomic_uint_fast64_t *c, uint64_t n) {
@@ -384,10 +390,9 @@ static void bump(atomic_uint_fast64_t *c, uint64_t n) {
 
 void weft__sched_note_spawn(weft_runtime *rt) {
   weft__worker *w = weft__tls_worker;
+  /* Remote spawns were counted when they took their id. */
   if (w && w->rt == rt)
     bump(&w->m_spawned, 1);
-  else
-    atomic_fetch_add_explicit(&rt->remote_spawned, 1, memory_order_relaxed);
 }
 
 #define REF_BATCH 256u

@@ -38,9 +38,13 @@ int weft__task_new(weft_runtime *rt, const weft_future_vtable *vt,
   size_t ss = WEFT__ROUND(state_size);
   if (state_size > SIZE_MAX / 2 || output_size > SIZE_MAX / 4)
     return WEFT_EINVAL;
-  weft__task *t = malloc(hdr + ss + output_size);
+  unsigned char cls;
+  weft__worker *origin;
+  weft__task *t = weft__task_alloc(rt, hdr + ss + output_size, &cls, &origin);
   if (!t)
     return WEFT_ENOMEM;
+  t->origin = origin;
+  t->alloc_class = cls;
   /* refs: one run reference, plus the owned list, plus the handle. */
   uint64_t refs = 1 + (owned ? 1 : 0) + (with_handle ? 1 : 0);
   weft__ts_init(&t->state, with_handle, refs);
@@ -86,7 +90,7 @@ void weft__task_dealloc(weft__task *t) {
     weft_future_free(t->boxed);
   if (t->parker)
     weft__parker_unref(t->parker);
-  free(t);
+  weft__task_free_mem(t, t->alloc_class, t->origin);
   weft__sched_task_unref(rt);
 }
 
@@ -280,7 +284,7 @@ static int spawn_common(weft_runtime *rt, const weft_future_vtable *vt,
   if (rc) {
     /* Closed for shutdown: undo without running the future's drop. */
     weft_runtime *r = t->rt;
-    free(t);
+    weft__task_free_mem(t, t->alloc_class, t->origin);
     weft__sched_task_unref(r);
     return rc;
   }
