@@ -29,7 +29,8 @@
 
 #define CACHE_MAX 4096u
 
-static const size_t class_size[WEFT__ALLOC_CLASSES] = {128, 256, 512, 1024};
+static const size_t class_size[WEFT__ALLOC_CLASSES] = {128, 192, 256, 384,
+                                                          512, 768, 1024};
 
 typedef struct weft__block {
   struct weft__block *next;

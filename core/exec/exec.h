@@ -15,15 +15,20 @@ typedef struct weft__parker weft__parker;
 typedef struct weft__worker weft__worker;
 struct weft__block;
 
-#define WEFT__ALLOC_CLASSES 4
+#define WEFT__ALLOC_CLASSES 7
 #define WEFT__ALLOC_MALLOC 0xffu
 
 /* A task: one allocation. The header below, then the future's state, then
  * the output room, each aligned to max_align_t. */
+/* The future's state sits right after the header. */
+#define WEFT__TASK_HDR                                                       \
+  ((sizeof(struct weft__task) + alignof(max_align_t) - 1) &                  \
+   ~(alignof(max_align_t) - 1))
+#define WEFT__TASK_STATE(t) ((void *)((char *)(t) + WEFT__TASK_HDR))
+
 struct weft__task {
   weft__task_state state; /* task_state.h */
   const weft_future_vtable *vt;
-  void *fstate; /* the future's state, inline after the header */
   weft__schedule_fn schedule;
   void *sched;
   weft_runtime *rt;
@@ -38,8 +43,9 @@ struct weft__task {
    * the runner side while it is set (see task_state.h). */
   weft_waker join_waker;
   /* Written by the RUNNING holder before COMPLETE, read after it. */
+  /* 0, or the error: set by weft_task_fail during a poll (FAILED), or
+   * WEFT_ECANCELED by a cancellation. */
   int result_error;
-  int fail_error; /* set by weft_task_fail during a poll */
   unsigned char status;    /* weft_join_status */
   unsigned char in_owned;  /* under the shard's lock */
   unsigned char owned; /* immutable: the task is tracked by the owned list */

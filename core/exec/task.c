@@ -10,7 +10,7 @@
  *                                  +--READY / cancelled--> complete
  *
  * Who may touch which field:
- *   - the future's state, `output`, `status`, `result_error`, `fail_error`:
+ *   - the future's state, `output`, `status`, `result_error`:
  *     the thread holding RUNNING; after COMPLETE, readers of the result
  *     (they saw COMPLETE with acquire);
  *   - `join_waker`: see JOIN_WAKER in task_state.h;
@@ -34,7 +34,7 @@ int weft__task_new(weft_runtime *rt, const weft_future_vtable *vt,
                    const void *state, size_t state_size, size_t output_size,
                    int with_handle, int owned, weft__schedule_fn schedule,
                    void *sched, const char *file, int line, weft__task **out) {
-  size_t hdr = WEFT__ROUND(sizeof(weft__task));
+  size_t hdr = WEFT__TASK_HDR;
   size_t ss = WEFT__ROUND(state_size);
   if (state_size > SIZE_MAX / 2 || output_size > SIZE_MAX / 4)
     return WEFT_EINVAL;
@@ -49,9 +49,8 @@ int weft__task_new(weft_runtime *rt, const weft_future_vtable *vt,
   uint64_t refs = 1 + (owned ? 1 : 0) + (with_handle ? 1 : 0);
   weft__ts_init(&t->state, with_handle, refs);
   t->vt = vt;
-  t->fstate = (char *)t + hdr;
   if (state_size)
-    memcpy(t->fstate, state, state_size);
+    memcpy(WEFT__TASK_STATE(t), state, state_size);
   t->schedule = schedule;
   t->sched = sched;
   t->rt = rt;
@@ -63,7 +62,6 @@ int weft__task_new(weft_runtime *rt, const weft_future_vtable *vt,
   t->join_waker.data = NULL;
   t->join_waker.vtable = NULL;
   t->result_error = 0;
-  t->fail_error = 0;
   t->status = WEFT_JOIN_COMPLETED;
   t->in_owned = 0;
   t->owned = (unsigned char)(owned != 0);
@@ -82,7 +80,7 @@ void weft__task_dealloc(weft__task *t) {
   if (!(s & WEFT__TS_COMPLETE) && t->vt->drop) {
     /* A task nobody can reach any more (no waker, no handle, no queue):
      * its future is dropped here so that nothing leaks. */
-    t->vt->drop(t->fstate);
+    t->vt->drop(WEFT__TASK_STATE(t));
   }
   if (t->join_waker.vtable)
     t->join_waker.vtable->drop(t->join_waker.data);
@@ -123,7 +121,7 @@ static void task_complete(weft__task *t) {
 /* The RUNNING holder drops the future without polling it. */
 static void task_cancel(weft__task *t) {
   if (t->vt->drop)
-    t->vt->drop(t->fstate);
+    t->vt->drop(WEFT__TASK_STATE(t));
   t->status = WEFT_JOIN_CANCELLED;
   t->result_error = WEFT_ECANCELED;
   task_complete(t);
@@ -167,22 +165,20 @@ void weft__task_run(weft__task *t) {
   uint64_t slow = t->rt->slow_poll_ns;
   if (slow) {
     uint64_t t0 = weft__now_ns();
-    r = t->vt->poll(t->fstate, &cx, t->output);
+    r = t->vt->poll(WEFT__TASK_STATE(t), &cx, t->output);
     uint64_t dt = weft__now_ns() - t0;
     if (dt > slow)
       slow_poll_report(t, dt);
   } else {
-    r = t->vt->poll(t->fstate, &cx, t->output);
+    r = t->vt->poll(WEFT__TASK_STATE(t), &cx, t->output);
   }
   weft__tls_task = prev_task;
   weft__tls_rt = prev_rt;
   if (r == WEFT_READY) {
     if (t->vt->drop)
-      t->vt->drop(t->fstate);
-    if (t->fail_error) {
+      t->vt->drop(WEFT__TASK_STATE(t));
+    if (t->result_error) /* weft_task_fail was called */
       t->status = WEFT_JOIN_FAILED;
-      t->result_error = t->fail_error;
-    }
     task_complete(t);
     return;
   }
@@ -359,7 +355,7 @@ int weft__task_spawn_custom(weft_runtime *rt, const weft_future_vtable *vt,
 int weft_task_fail(weft_context *cx, int error) {
   if (!cx || !cx->task || error >= 0)
     return WEFT_EINVAL;
-  ((weft__task *)cx->task)->fail_error = error;
+  ((weft__task *)cx->task)->result_error = error;
   return 0;
 }
 
