@@ -33,6 +33,7 @@
  * weft_block_on (or the foreign loop, in attach mode) holds it, runs the
  * same run loop, and parks in the driver.
  */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -521,8 +522,15 @@ static void cpu_relax(void) {
 static weft__task *spin_for_work(weft__worker *w) {
   weft_runtime *rt = w->rt;
   for (int round = 0; round < SPIN_ROUNDS && w->searching; round++) {
-    for (int i = 0; i < SPIN_PAUSES; i++)
-      cpu_relax();
+    if (round < SPIN_ROUNDS / 2) {
+      for (int i = 0; i < SPIN_PAUSES; i++)
+        cpu_relax();
+    } else {
+      /* Later rounds give the CPU away: the thread that would produce the
+       * work (a plain thread spawning, say) may be waiting for this very
+       * CPU when there are more runnable threads than cores. */
+      sched_yield();
+    }
     if (atomic_load_explicit(&rt->shutdown, memory_order_relaxed))
       return NULL;
     weft__task *t = steal_work(w);
