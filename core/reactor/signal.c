@@ -23,7 +23,17 @@
  * counts itself in `in_flight` before it reads any slot, and the retiring
  * thread stores fd = -1 and then waits until `in_flight` is zero before it
  * closes. Both sides are seq_cst (a Dekker pair): either the retiring
- * thread sees the handler in flight, or the handler sees fd = -1. */
+ * thread sees the handler in flight, or the handler sees fd = -1.
+ *
+ * fork(): the child inherits the table, the handlers and the pipes' write
+ * ends, but none of the runtimes (their threads do not exist there). Left
+ * alone, a signal sent to the child would be written into the parent's
+ * pipes and seen by the parent's runtimes. A pthread_atfork handler takes
+ * `table_mu` around the fork (so the child's copy is never half-updated)
+ * and, in the child, empties the table and gives every signal back the
+ * action it had before weft installed its handler. The parent's runtimes
+ * are unusable in the child anyway (docs/exhaustion.md); a runtime the
+ * child builds starts from a clean table. */
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -51,11 +61,36 @@ static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 static unsigned handler_refs[MAX_SIGNO];           /* under table_mu */
 static struct sigaction old_actions[MAX_SIGNO];    /* under table_mu */
 
+static void fork_prepare(void) { pthread_mutex_lock(&table_mu); }
+
+static void fork_parent(void) { pthread_mutex_unlock(&table_mu); }
+
+/* In the child, only the forking thread exists; it holds table_mu (taken by
+ * fork_prepare) and no handler can be in flight on another thread. */
+static void fork_child(void) {
+  for (int i = 0; i < MAX_RUNTIMES; i++) {
+    atomic_store_explicit(&table[i].fd, -1, memory_order_relaxed);
+    atomic_store_explicit(&table[i].mask, 0, memory_order_relaxed);
+  }
+  atomic_store_explicit(&in_flight, 0, memory_order_relaxed);
+  for (int signo = 1; signo < MAX_SIGNO; signo++) {
+    if (handler_refs[signo] > 0) {
+      sigaction(signo, &old_actions[signo], NULL);
+      handler_refs[signo] = 0;
+    }
+  }
+  pthread_mutex_unlock(&table_mu);
+}
+
 static void table_init(void) {
   for (int i = 0; i < MAX_RUNTIMES; i++) {
     atomic_init(&table[i].fd, -1);
     atomic_init(&table[i].mask, 0);
   }
+  /* Fails only for lack of memory; the child then keeps the parent's
+   * watches, as it did before this handler existed, and nothing else
+   * changes. */
+  (void)pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 static void on_signal(int signo) {
