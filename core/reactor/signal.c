@@ -274,10 +274,17 @@ void weft__signal_hub_drain(weft__signal_hub *h) {
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
-      return; /* EAGAIN: drained, as an edge-triggered fd requires */
+      break; /* EAGAIN: drained, as an edge-triggered fd requires */
     for (ssize_t i = 0; i < n; i++)
       weft__signal_hub_deliver(h, buf[i]);
   }
+  /* A lazy level-triggered backend (libuv, libev) holds the pipe's
+   * readiness after reporting it, and after two more reports while held
+   * takes the pipe out of its watcher: without this rearm, the third
+   * signal after the first would never be seen again. The pipe is empty
+   * now, so a report from here on is a new signal. */
+  weft__backend_rearm(h->d->be, h->d->loop, h->rfd, WEFT_IO_READABLE,
+                      weft__signal_pipe_token);
 }
 
 /* ---- Public API ---------------------------------------------------------- */
