@@ -515,7 +515,11 @@ static void *pool_thread(void *arg) {
   if (r->watch)
     watch_queue(p, r);
   for (;;) {
-    weft__task *t = ring_pop(p);
+    /* After shutdown, queued jobs belong to the shutdown's cancel loop,
+     * which drops the lock between jobs: a thread that just finished its
+     * job must not start one of them (they are "not yet started", and the
+     * contract cancels those). */
+    weft__task *t = p->shutdown ? NULL : ring_pop(p);
     if (t) {
       int watch = 0;
       unsigned n = 0;
