@@ -7,6 +7,7 @@
 #   build-asan        gcc, ASan + UBSan
 #   build-tsan        gcc, TSan
 #   build-asan-clang  clang, ASan + UBSan (skip with WEFT_TEST_CLANG=0)
+#   build-tsan-clang  clang, TSan (skipped with the one above)
 #
 # The sanitizer builds leave out the suites in SANITIZER_SKIP_SUITES:
 # 'abi' and 'docs' check headers, symbols and snippets, which instrumenting
@@ -74,6 +75,9 @@ if [ "${WEFT_TEST_CLANG:-1}" != 0 ]; then
   run_build build-asan-clang clang \
     "-Db_sanitize=address,undefined -Db_lundef=false" \
     "${no_san[*]} --timeout-multiplier 3"
+  run_build build-tsan-clang clang \
+    "-Db_sanitize=thread -Db_lundef=false" \
+    "${no_san[*]} --timeout-multiplier 4"
 fi
 
 # `meson install` must place the library, headers and weft.pc.
