@@ -279,10 +279,11 @@ void weft__signal_hub_drain(weft__signal_hub *h) {
       weft__signal_hub_deliver(h, buf[i]);
   }
   /* A lazy level-triggered backend (libuv, libev) holds the pipe's
-   * readiness after reporting it, and after two more reports while held
-   * takes the pipe out of its watcher: without this rearm, the third
-   * signal after the first would never be seen again. The pipe is empty
-   * now, so a report from here on is a new signal. */
+   * readiness after reporting it until the core rearms it: while held, it
+   * takes the next report for a spurious one and swallows it, and at the
+   * second it takes the pipe out of its watcher. Without this rearm a
+   * stream there saw its first wake-up only. The pipe is empty now, so a
+   * report from here on is a new signal. */
   weft__backend_rearm(h->d->be, h->d->loop, h->rfd, WEFT_IO_READABLE,
                       weft__signal_pipe_token);
 }
