@@ -121,9 +121,7 @@ static int probe(void) {
   conf.is_sim = strcmp(name, "sim") == 0;
   conf.has_io = !conf.is_sim;
   conf.has_signals = !conf.is_sim;
-  conf.has_attach = strcmp(name, "libuv") == 0 ||
-                    strcmp(name, "libevent") == 0 ||
-                    strcmp(name, "libev") == 0;
+  conf.has_attach = conf_attach_supported(name);
   return 0;
 }
 

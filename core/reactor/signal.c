@@ -238,8 +238,16 @@ void weft__signal_hub_drain(weft__signal_hub *h) {
     ssize_t n = read(h->rfd, buf, sizeof buf);
     if (n < 0 && errno == EINTR)
       continue;
-    if (n <= 0)
-      return; /* EAGAIN: drained, as an edge-triggered fd requires */
+    if (n <= 0) {
+      /* EAGAIN: drained, as an edge-triggered fd requires. A backend with
+       * level-triggered watchers stops reporting an fd once it reported
+       * it, until rearm_fd says the core drained it (contract C5); without
+       * this, every signal after the first waited forever on libuv and
+       * libev. */
+      weft__backend_rearm(h->d->be, h->d->loop, h->rfd, WEFT_IO_READABLE,
+                          weft__signal_pipe_token);
+      return;
+    }
     for (ssize_t i = 0; i < n; i++)
       weft__signal_hub_deliver(h, buf[i]);
   }
