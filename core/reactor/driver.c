@@ -208,6 +208,10 @@ const char *weft__driver_backend_name(const weft__driver *d) {
   return d && d->be->name ? d->be->name : "none";
 }
 
+int weft__driver_sched_seed(const weft__driver *d, uint64_t *seed) {
+  return weft__backend_ctl(d->be, d->loop, WEFT_BACKEND_CTL_SCHED_SEED, seed);
+}
+
 const weft_backend *weft__driver_backend(const weft__driver *d) {
   return d->be;
 }
