@@ -97,6 +97,42 @@ static void test_timers_fire_in_deadline_order(void **state) {
   weft_runtime_free(rt);
 }
 
+/* T: timers that come due in the same turn (the only worker was busy
+ * while their deadlines passed) still run in deadline order: the driver
+ * wakes them in that order, and the scheduler must not turn it around. */
+static weft_poll busy_40ms_poll(void *arg, weft_context *cx) {
+  (void)arg;
+  (void)cx;
+  conf_sleep_ms(40); /* blocks the worker: every deadline below passes */
+  return WEFT_READY;
+}
+
+static void test_timers_due_together_run_in_deadline_order(void **state) {
+  (void)state;
+  weft_runtime *rt = conf_rt_new(1);
+  enum { N = 5 };
+  static const uint64_t ms[N] = {13, 10, 14, 11, 12};
+  int order[N];
+  _Atomic int next = 0;
+  sleeper s[N];
+  weft_join_handle *h[N], *hb = NULL;
+  for (int i = 0; i < N; i++) {
+    s[i] = (sleeper){.ms = ms[i], .order = order, .next = &next, .id = i};
+    assert_int_equal(conf_spawn_fn(rt, sleeper_poll, &s[i], &h[i]), 0);
+  }
+  assert_int_equal(conf_spawn_fn(rt, busy_40ms_poll, NULL, &hb), 0);
+  for (int i = 0; i < N; i++) {
+    conf_join(rt, h[i], NULL);
+    weft_join_free(h[i]);
+  }
+  conf_join(rt, hb, NULL);
+  weft_join_free(hb);
+  static const int expect[N] = {1, 3, 4, 0, 2};
+  for (int i = 0; i < N; i++)
+    assert_int_equal(order[i], expect[i]);
+  weft_runtime_free(rt);
+}
+
 /* T: timers days in the future: on virtual time they complete and the
  * clock moved by exactly that much; on a real clock they stay pending and
  * cancel cleanly when freed. */
@@ -343,6 +379,7 @@ static const conf_test tests[] = {
     CONF_TEST("T5", test_timers_timeout_expires_and_passes, 0),
     CONF_TEST("T1", test_timers_interval_ticks_on_schedule, 0),
     CONF_TEST("T3", test_timers_many_all_fire, 0),
+    CONF_TEST("T3", test_timers_due_together_run_in_deadline_order, 0),
     CONF_TEST("T6", test_timers_pending_at_shutdown_are_dropped, 0),
 };
 

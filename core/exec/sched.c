@@ -341,6 +341,17 @@ void weft__sched_schedule(void *sched, weft__task *t) {
     schedule_remote(rt, t);
     return;
   }
+  /* The LIFO slot is for a task woken by the task running here (a message
+   * handed on while its data is hot). A wake outside any task, the driver
+   * firing timers or reporting readiness in its turn, queues in order:
+   * otherwise, of two timers due in the same turn, the later one ran
+   * first. */
+  if (!weft__tls_task) {
+    push_local(w, t);
+    if (!rt->current_thread)
+      notify_parked_local(rt);
+    return;
+  }
   weft__task *prev = w->lifo;
   w->lifo = t;
   if (prev) {
