@@ -68,6 +68,10 @@ typedef struct conf_config {
 
 extern conf_config conf;
 
+/* Whether this build of the suite can make a loop of the library that
+ * backend `name` adapts (test_attach.c), i.e. run the attach area on it. */
+int conf_attach_supported(const char *name);
+
 /* Scale a loop count by WEFT_TEST_SCALE (never below 1). */
 unsigned conf_scaled(unsigned n);
 

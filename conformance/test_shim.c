@@ -21,7 +21,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -60,9 +63,11 @@ typedef struct parked {
   weft_waker w;
 } parked;
 
+/* The task's state is a pointer to the test's `parked`: weft_spawn copies
+ * the state into the task, and the helper thread must see the same one. */
 static weft_poll parked_poll(void *p, weft_context *cx, void *out) {
   (void)out;
-  parked *k = p;
+  parked *k = *(parked **)p;
   if (atomic_fetch_add_explicit(&k->polls, 1, memory_order_relaxed) > 0)
     return WEFT_READY;
   assert_int_equal(weft_waker_clone(weft_context_waker(cx), &k->w), 0);
@@ -120,7 +125,8 @@ static void *watchdog(void *arg) {
 static void run_parked_round(weft_runtime *rt) {
   parked k = {0};
   weft_join_handle *h = NULL;
-  assert_int_equal(weft_spawn(rt, &parked_vt, &k, sizeof k, 0, &h), 0);
+  parked *kp = &k;
+  assert_int_equal(weft_spawn(rt, &parked_vt, &kp, sizeof kp, 0, &h), 0);
   pthread_t th, wd;
   _Atomic int done = 0;
   assert_int_equal(pthread_create(&th, NULL, wake_later, &k), 0);
@@ -175,6 +181,95 @@ static void test_shim_runtime_free_destroys_loop(void **state) {
   assert_int_equal(st.loops_live, 0);
 }
 
+/* ---- register_fd failing with ENOMEM ------------------------------------ */
+
+/* Whether the shim wraps a real backend (WEFT_SHIM_INNER, as meson's
+ * second run sets) or its own sim, which has no fds at all. */
+static int real_inner(void) {
+  const char *p = getenv("WEFT_SHIM_INNER");
+  return p && *p;
+}
+
+typedef struct io_try {
+  weft_io *io;
+  int rc;   /* what weft_io_poll_ready returned last */
+  int want; /* 1: wait until readable; 0: return after the first poll */
+} io_try;
+
+static weft_poll io_try_poll(void *p, weft_context *cx, void *out) {
+  (void)out;
+  io_try *t = *(io_try **)p;
+  t->rc = weft_io_poll_ready(t->io, cx, WEFT_IO_READABLE, NULL);
+  if (t->want && t->rc == 0)
+    return WEFT_PENDING;
+  return WEFT_READY;
+}
+
+static const weft_future_vtable io_try_vt = {sizeof(weft_future_vtable),
+                                             io_try_poll, NULL};
+
+static void run_io_try(weft_runtime *rt, io_try *t) {
+  weft_join_handle *h = NULL;
+  assert_int_equal(weft_spawn(rt, &io_try_vt, &t, sizeof t, 0, &h), 0);
+  join_state j = {h};
+  assert_int_equal(weft_block_on(rt, &join_vt, &j, NULL), 0);
+  weft_join_free(h);
+}
+
+/* The backend refuses a registration for lack of memory: the public call
+ * that caused it returns WEFT_ENOMEM (not a hang, not a crash, not a
+ * generic error), the task that asked gets it and finishes, nothing is
+ * leaked (ASan), and once memory is back the same calls work. */
+static void test_shim_register_enomem_reaches_caller(void **state) {
+  (void)state;
+  weft_runtime *rt = shim_runtime();
+  weft_shim_stats st;
+  shim_stats(&st, 1);
+
+  /* A signal stream registers its runtime's self-pipe on first use (on a
+   * backend without signal_watch; sim refuses signals outright). */
+  weft_signal *sig = NULL;
+  if (real_inner()) {
+    shim_configure(1, 0, 0);
+    assert_int_equal(weft_signal_new(rt, SIGUSR1, &sig), WEFT_ENOMEM);
+    assert_null(sig);
+    shim_stats(&st, 0);
+    assert_int_equal(st.register_failed, 1);
+    shim_configure(0, 0, 0);
+    /* The failed attempt left no half-made state behind. */
+    assert_int_equal(weft_signal_new(rt, SIGUSR1, &sig), 0);
+    weft_signal_free(sig);
+  }
+  int failed_before = real_inner() ? 1 : 0;
+
+  /* A task's first readiness poll registers its fd. */
+  int sv[2];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv),
+                   0);
+  io_try t = {.want = 0};
+  assert_int_equal(weft_io_new(sv[0], &t.io), 0);
+  shim_configure(1, 0, 0);
+  run_io_try(rt, &t);
+  assert_int_equal(t.rc, WEFT_ENOMEM);
+  shim_configure(0, 0, 0);
+  /* The runtime is intact: the same fd, asked again, registers (on a real
+   * backend) and its readiness reaches the task. */
+  t.want = 1;
+  if (real_inner())
+    assert_int_equal(write(sv[1], "x", 1), 1);
+  run_io_try(rt, &t);
+  assert_int_equal(t.rc, real_inner() ? 1 : WEFT_ENOTSUP);
+  assert_int_equal(weft_io_close(t.io), 0);
+  weft_io_free(t.io);
+  close(sv[1]);
+  shim_stats(&st, 0);
+  assert_int_equal(st.register_failed, failed_before + 1);
+  weft_runtime_free(rt);
+  /* Every registration that reached the backend was taken back. */
+  shim_stats(&st, 0);
+  assert_int_equal(st.live, 0);
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: test_shim PATH-TO-libweft-backend-shim.so\n");
@@ -197,6 +292,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_shim_runtime_free_destroys_loop),
       cmocka_unit_test(test_shim_failing_wake_is_not_lost),
       cmocka_unit_test(test_shim_poll_eintr_is_retried),
+      cmocka_unit_test(test_shim_register_enomem_reaches_caller),
   };
   int failed = cmocka_run_group_tests_name("shim", tests, NULL, NULL);
   dlclose(h);

@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -147,12 +149,122 @@ static void test_sim_unset_seed_is_reproducible(void **state) {
 }
 
 
+/* ---- A library's one-hour retry timer ---------------------------------- */
+
+/* The library under test: connect to something, and when that fails, wait
+ * an hour and try again, up to `max_tries`. It is written against weft
+ * only; nothing in it knows about sim. `try_connect` stands for the real
+ * attempt; here it fails `fail_first` times. */
+typedef struct lib_connect {
+  weft_coro co;
+  int tries, max_tries, fail_first;
+  weft_future *backoff;
+  uint64_t attempt_ns[8]; /* the runtime's clock at each attempt */
+  int connected;
+} lib_connect;
+
+enum { LIB_RETRY_MS = 3600u * 1000u };
+
+static int try_connect(lib_connect *c) { return c->tries > c->fail_first; }
+
+static weft_poll lib_connect_poll(void *p, weft_context *cx, void *out) {
+  (void)out;
+  lib_connect *c = p;
+  WEFT_CORO_BEGIN(&c->co);
+  for (;;) {
+    c->attempt_ns[c->tries] = weft_now_ns();
+    c->tries++;
+    if (try_connect(c)) {
+      c->connected = 1;
+      break;
+    }
+    if (c->tries == c->max_tries)
+      break;
+    if (weft_sleep(LIB_RETRY_MS, &c->backoff) != 0)
+      break;
+    WEFT_AWAIT(&c->co, weft_future_poll(c->backoff, cx));
+    weft_future_free(c->backoff);
+    c->backoff = NULL;
+  }
+  WEFT_CORO_END(&c->co);
+}
+
+static const weft_future_vtable lib_connect_vt = {sizeof(weft_future_vtable),
+                                                  lib_connect_poll, NULL};
+
+static uint64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The test a library author writes: three failed attempts an hour apart,
+ * then success, in well under a second of real time, while the runtime's
+ * clock shows exactly the hours the library waited. */
+static void test_sim_one_hour_retry_timer_runs_in_milliseconds(void **state) {
+  (void)state;
+  weft_runtime *rt = sim_runtime("7");
+  lib_connect c = {.max_tries = 5, .fail_first = 3};
+  uint64_t t0 = wall_ms();
+  assert_int_equal(weft_block_on(rt, &lib_connect_vt, &c, NULL), 0);
+  uint64_t took = wall_ms() - t0;
+  print_message("4 attempts, 3 one-hour waits: %llu ms of real time\n",
+                (unsigned long long)took);
+  assert_int_equal(c.connected, 1);
+  assert_int_equal(c.tries, 4);
+  const uint64_t hour_ns = (uint64_t)LIB_RETRY_MS * 1000000u;
+  for (int i = 1; i < c.tries; i++) {
+    uint64_t gap = c.attempt_ns[i] - c.attempt_ns[i - 1];
+    /* Never early; late by at most the wheel's 1 ms resolution. */
+    assert_true(gap >= hour_ns);
+    assert_true(gap <= hour_ns + 2000000u);
+  }
+  assert_true(took < 1000);
+  weft_runtime_free(rt);
+}
+
+/* The same seed in another process (another address-space layout, other
+ * heap addresses for every task) still gives the same trace: the order
+ * depends on the seed alone, not on pointers or timing. */
+static void test_sim_same_seed_same_trace_across_processes(void **state) {
+  (void)state;
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(fds[0]);
+    trace t;
+    run_trace("99", &t);
+    ssize_t n = write(fds[1], t.who, TRACE_MAX);
+    _exit(n == TRACE_MAX ? 0 : 1);
+  }
+  close(fds[1]);
+  unsigned char child[TRACE_MAX];
+  size_t got = 0;
+  while (got < TRACE_MAX) {
+    ssize_t n = read(fds[0], child + got, TRACE_MAX - got);
+    if (n <= 0)
+      break;
+    got += (size_t)n;
+  }
+  close(fds[0]);
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  assert_int_equal(got, TRACE_MAX);
+  trace mine;
+  run_trace("99", &mine);
+  assert_memory_equal(mine.who, child, TRACE_MAX);
+}
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sim_same_seed_same_trace),
       cmocka_unit_test(test_sim_different_seeds_different_traces),
       cmocka_unit_test(test_sim_unset_seed_is_reproducible),
+      cmocka_unit_test(test_sim_same_seed_same_trace_across_processes),
+      cmocka_unit_test(test_sim_one_hour_retry_timer_runs_in_milliseconds),
   };
   return cmocka_run_group_tests_name("sim", tests, NULL, NULL);
 }

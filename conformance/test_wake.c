@@ -301,7 +301,12 @@ static void test_wake_runtime_freed_while_foreign_thread_wakes(void **state) {
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, waking_thread, &k), 0);
     conf_block_on_fn(rt, first_poll_seen, &k);
-    conf_sleep_ms(5);
+    /* Free only once the thread is certainly in its waking loop (a loaded
+     * machine can keep it off the CPU for longer than any fixed sleep). */
+    uint64_t end = conf_real_ms() + 10000;
+    while (atomic_load_explicit(&k.wakes, memory_order_relaxed) < 100 &&
+           conf_real_ms() < end)
+      conf_sleep_ms(1);
     weft_runtime_free(rt); /* while the thread wakes in a tight loop */
     conf_sleep_ms(2);
     atomic_store_explicit(&k.stop, 1, memory_order_release);

@@ -71,6 +71,9 @@ int weft__driver_turn(weft__driver *d, int64_t timeout_ms);
 void weft__driver_unpark(weft__driver *d);
 /* The backend's name. */
 const char *weft__driver_backend_name(const weft__driver *d);
+/* The backend's scheduling seed (ctl WEFT_BACKEND_CTL_SCHED_SEED): 0 and
+ * `*seed` set when it has one, a negative WEFT_E* code otherwise. */
+int weft__driver_sched_seed(const weft__driver *d, uint64_t *seed);
 
 /* The runtime's driver (core/exec/runtime.c). */
 weft__driver *weft__runtime_driver(weft_runtime *rt);

@@ -131,6 +131,13 @@ struct weft_runtime {
   unsigned nworkers;
   int current_thread; /* current_thread flavour or attach mode */
   int attach;
+  /* Current-thread on a backend that hands out a scheduling seed (sim's
+   * WEFT_BACKEND_CTL_SCHED_SEED): the next task is drawn from the ready
+   * ones with this PRNG state (sched.c), so the order depends only on the
+   * seed. 0: the usual FIFO order. Set at creation, read by the thread
+   * that holds the core. */
+  int ct_seeded;
+  uint64_t ct_rng;
   weft__worker *workers;
 
   /* Inject queue. */

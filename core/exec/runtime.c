@@ -105,6 +105,12 @@ static int runtime_create(weft__config *cfg, weft_runtime **out) {
     runtime_destroy_shell(rt);
     return rc;
   }
+  uint64_t seed;
+  if (rt->current_thread &&
+      weft__driver_sched_seed(rt->driver, &seed) == 0) {
+    rt->ct_seeded = 1;
+    rt->ct_rng = seed;
+  }
   rc = weft__blocking_pool_new(rt, &rt->cfg, &rt->pool);
   if (rc) {
     weft__driver_free(rt->driver);

@@ -341,6 +341,17 @@ void weft__sched_schedule(void *sched, weft__task *t) {
     schedule_remote(rt, t);
     return;
   }
+  /* The LIFO slot is for a task woken by the task running here (a message
+   * handed on while its data is hot). A wake outside any task, the driver
+   * firing timers or reporting readiness in its turn, queues in order:
+   * otherwise, of two timers due in the same turn, the later one ran
+   * first. */
+  if (!weft__tls_task) {
+    push_local(w, t);
+    if (!rt->current_thread)
+      notify_parked_local(rt);
+    return;
+  }
   weft__task *prev = w->lifo;
   w->lifo = t;
   if (prev) {
@@ -665,14 +676,82 @@ void weft__sched_drain(weft_runtime *rt) {
 
 /* ---- Current-thread ---------------------------------------------------- */
 
-int weft__sched_ct_run(weft_runtime *rt, unsigned budget) {
+/* Seeded order (sim): every ready task the thread can see (the LIFO slot,
+ * the local queue, and as much of the inject queue as fits) is gathered in
+ * the local queue, and one of them is drawn with a PRNG seeded by the
+ * backend. The draw rotates the queue (pop k, push them back), which costs
+ * O(k) but needs nothing from queue.c; a simulation trades that for a
+ * schedule that depends only on the seed, so a failing interleaving can be
+ * replayed. No LIFO shortcut either: it would make the order FIFO again
+ * for a task woken by the one running. */
+static uint64_t ct_rand(weft_runtime *rt) {
+  /* splitmix64: full period, and good enough for picking among <= 256. */
+  uint64_t z = (rt->ct_rng += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static int ct_pick_seeded(weft__worker *w) {
+  weft_runtime *rt = w->rt;
+  if (w->lifo) {
+    push_local(w, w->lifo);
+    w->lifo = NULL;
+  }
+  uint32_t len = weft__lq_len(&w->lq);
+  size_t inj = inject_len(rt);
+  if (inj > 0 && len < WEFT__LQ_CAP) {
+    size_t room = WEFT__LQ_CAP - len;
+    weft__task *t = inject_pop_batch(rt, w, inj < room ? inj : room);
+    if (t)
+      push_local(w, t);
+    len = weft__lq_len(&w->lq);
+  }
+  if (len == 0)
+    return 0;
+  for (uint64_t k = ct_rand(rt) % len; k > 0; k--)
+    push_local(w, weft__lq_pop(&w->lq));
+  bump(&w->m_polls, 1);
+  weft__task_run(weft__lq_pop(&w->lq));
+  return 1;
+}
+
+/* One step of a current-thread run before it picks a task: stop on
+ * shutdown (0), and now and then give the driver a non-blocking turn so
+ * that busy tasks cannot starve I/O and timers. */
+static inline int ct_tick(weft_runtime *rt, weft__worker *w) {
+  if (atomic_load_explicit(&rt->shutdown, memory_order_acquire))
+    return 0;
+  w->tick++;
+  if (w->tick % DRIVER_INTERVAL == 0 && !rt->attach)
+    weft__driver_turn(rt->driver, 0);
+  return 1;
+}
+
+/* The run loop of weft__sched_ct_run with the seeded pick. A loop of its
+ * own, rather than a test inside the ordinary one, so that the ordinary
+ * loop compiles exactly as before (measured: a test per poll cost four
+ * instructions per poll, from register pressure, not the branch). */
+static int ct_run_seeded(weft_runtime *rt, unsigned budget) {
   weft__worker *w = &rt->workers[0];
   for (unsigned i = 0; i < budget; i++) {
-    if (atomic_load_explicit(&rt->shutdown, memory_order_acquire))
+    if (!ct_tick(rt, w))
       return 0;
-    w->tick++;
-    if (w->tick % DRIVER_INTERVAL == 0 && !rt->attach)
-      weft__driver_turn(rt->driver, 0);
+    if (!ct_pick_seeded(w))
+      return 0;
+  }
+  return has_local_work(w) || inject_len(rt) > 0;
+}
+
+int weft__sched_ct_run(weft_runtime *rt, unsigned budget) {
+  /* One well-predicted branch per run (of up to `budget` polls): only sim,
+   * or a backend answering the seed ctl, takes the seeded loop. */
+  if (rt->ct_seeded)
+    return ct_run_seeded(rt, budget);
+  weft__worker *w = &rt->workers[0];
+  for (unsigned i = 0; i < budget; i++) {
+    if (!ct_tick(rt, w))
+      return 0;
     weft__task *t = next_task(w);
     if (!t)
       return 0;

@@ -15,8 +15,10 @@
  *
  * Threads: turn runs on one thread at a time (the scheduler's guarantee);
  * everything else is callable from any thread. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "driver_impl.h"
 
@@ -35,6 +37,38 @@ static weft__timer *timer_of(weft__timer_entry *e) {
 
 uint64_t weft__driver_now_ns(const weft__driver *d) {
   return weft__backend_now_ns(d->be, d->loop);
+}
+
+/* ---- Waking the backend ------------------------------------------------- */
+
+/* How often a failed backend wake is retried, and the poll bound once the
+ * backend is known to drop wakes. */
+#define WAKE_RETRIES 20
+#define WEFT__WAKE_FALLBACK_MS 10
+
+/* Interrupt the backend's poll. A backend's wake can fail (an eventfd or
+ * pipe write refused, a module's own queue full); a wake that is simply
+ * dropped leaves a task that never runs again. So a failure is retried
+ * with a growing pause (1 us doubling to 1 ms, about 11 ms in all), and if
+ * the backend still refuses, the driver stops trusting its wake: every
+ * later turn polls with a bounded timeout, and the turn in progress, if it
+ * waits on a timer, ends by itself. Retrying from the waking thread is
+ * safe: wake is thread-safe by contract (C10) and wakes may merge. */
+static void driver_wake(weft__driver *d) {
+  if (weft__backend_wake(d->be, d->loop) >= 0)
+    return;
+  if (atomic_load_explicit(&d->wake_unreliable, memory_order_relaxed))
+    return;
+  for (unsigned i = 0; i < WAKE_RETRIES; i++) {
+    struct timespec ts = {0, 1000L << (i < 10 ? i : 10)};
+    nanosleep(&ts, NULL);
+    if (weft__backend_wake(d->be, d->loop) >= 0)
+      return;
+  }
+  atomic_store_explicit(&d->wake_unreliable, 1, memory_order_relaxed);
+  fprintf(stderr, "weft: backend %s keeps failing to wake its loop; "
+                  "polling every %d ms from now on\n",
+          weft__driver_backend_name(d), WEFT__WAKE_FALLBACK_MS);
 }
 
 /* ---- Host callbacks: the backend calls these on the loop thread ---------- */
@@ -208,6 +242,10 @@ const char *weft__driver_backend_name(const weft__driver *d) {
   return d && d->be->name ? d->be->name : "none";
 }
 
+int weft__driver_sched_seed(const weft__driver *d, uint64_t *seed) {
+  return weft__backend_ctl(d->be, d->loop, WEFT_BACKEND_CTL_SCHED_SEED, seed);
+}
+
 const weft_backend *weft__driver_backend(const weft__driver *d) {
   return d->be;
 }
@@ -280,7 +318,7 @@ int weft__timer_poll(weft__driver *d, weft__timer *t, uint64_t deadline_ns,
   pthread_mutex_unlock(&d->mu);
   weft__waker_drop_take(&old);
   if (wake_driver)
-    weft__backend_wake(d->be, d->loop);
+    driver_wake(d);
   return done;
 }
 
@@ -316,6 +354,9 @@ int weft__driver_turn(weft__driver *d, int64_t timeout_ms) {
   int64_t t = timeout_to(d, now);
   if (timeout_ms >= 0 && (t < 0 || timeout_ms < t))
     t = timeout_ms;
+  if (atomic_load_explicit(&d->wake_unreliable, memory_order_relaxed) &&
+      (t < 0 || t > WEFT__WAKE_FALLBACK_MS))
+    t = WEFT__WAKE_FALLBACK_MS;
   d->polling = 1;
   d->poll_until_tick =
       t < 0 ? UINT64_MAX
@@ -323,6 +364,11 @@ int weft__driver_turn(weft__driver *d, int64_t timeout_ms) {
   pthread_mutex_unlock(&d->mu);
 
   int n = weft__backend_poll(d->be, d->loop, t);
+  /* The contract (C9) has the backend absorb EINTR, but one that passes it
+   * up has still only been interrupted: that is an empty turn, not a
+   * failure, and the caller's loop polls again. */
+  if (n == WEFT_EINTR)
+    n = 0;
 
   pthread_mutex_lock(&d->mu);
   d->polling = 0;
@@ -352,7 +398,7 @@ void weft__driver_unpark(weft__driver *d) {
   /* Attach mode has no turn: the application's loop must be asked to run
    * the tasks every time. */
   if (d->attached) {
-    weft__backend_wake(d->be, d->loop);
+    driver_wake(d);
     return;
   }
   if (tl_turn == d)
@@ -360,7 +406,7 @@ void weft__driver_unpark(weft__driver *d) {
   /* seq_cst: the other half of the Dekker pair (driver_impl.h). */
   atomic_store_explicit(&d->unpark_pending, 1, memory_order_seq_cst);
   if (atomic_load_explicit(&d->in_turn, memory_order_seq_cst))
-    weft__backend_wake(d->be, d->loop);
+    driver_wake(d);
 }
 
 /* ---- Finding the driver from a future -------------------------------------- */

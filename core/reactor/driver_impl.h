@@ -28,6 +28,11 @@ struct weft__driver {
    * the pending unpark (and does not block), or unpark sees the turn and
    * wakes the backend. Unparks outside any turn cost no system call. */
   _Atomic int in_turn;
+  /* Set once the backend's wake kept failing through every retry
+   * (driver_wake in driver.c): from then on no turn blocks longer than
+   * WEFT__WAKE_FALLBACK_MS, so a wake the backend drops is late, never
+   * lost. Relaxed: it only bounds later timeouts. */
+  _Atomic int wake_unreliable;
   _Atomic int unpark_pending;
 
   /* Created on first use under mu, published with release; the loop

@@ -40,6 +40,24 @@ static void list_unlink(weft__timer_list *l, weft__timer_entry *e) {
   e->prev = e->next = NULL;
 }
 
+/* The due list is a queue: appended at the tail as entries fall due, in
+ * deadline order, and popped from the head. */
+static void due_append(weft__wheel *w, weft__timer_entry *e) {
+  e->next = NULL;
+  e->prev = w->due_tail;
+  if (w->due_tail)
+    w->due_tail->next = e;
+  else
+    w->due.head = e;
+  w->due_tail = e;
+}
+
+static void due_unlink(weft__wheel *w, weft__timer_entry *e) {
+  if (w->due_tail == e)
+    w->due_tail = e->prev;
+  list_unlink(&w->due, e);
+}
+
 void weft__wheel_init(weft__wheel *w, uint64_t now) {
   *w = (weft__wheel){0};
   w->now = now;
@@ -86,7 +104,7 @@ void weft__wheel_remove(weft__wheel *w, weft__timer_entry *e) {
   if (e->level < 0)
     return;
   if (e->level == WEFT__WHEEL_DUE) {
-    list_unlink(&w->due, e);
+    due_unlink(w, e);
     e->level = -1;
     return;
   }
@@ -158,7 +176,7 @@ uint64_t weft__wheel_advance(weft__wheel *w, uint64_t now) {
       weft__timer_entry *next = e->next;
       if (e->deadline <= w->now) {
         e->level = WEFT__WHEEL_DUE;
-        list_push(&w->due, e);
+        due_append(w, e);
         w->count--;
         fired++;
       } else {
@@ -176,7 +194,7 @@ weft__timer_entry *weft__wheel_pop_due(weft__wheel *w) {
   weft__timer_entry *e = w->due.head;
   if (!e)
     return NULL;
-  list_unlink(&w->due, e);
+  due_unlink(w, e);
   e->level = -1;
   return e;
 }

@@ -44,6 +44,9 @@ typedef struct weft__wheel {
    * still cancel them, which is why they stay linked here (doubly) instead
    * of in a private list of the caller. */
   weft__timer_list due;
+  /* The due list's last entry: entries are appended, so that they are
+   * handed out in deadline order (a stack handed the latest first). */
+  weft__timer_entry *due_tail;
   uint64_t count; /* entries waiting, the due list excluded */
 } weft__wheel;
 
