@@ -1,0 +1,267 @@
+/* tests/fault/scenario.c: the scenario the fault tests repeat (see
+ * scenario.h). It allocates nothing itself, so that an allocation counter
+ * that wraps malloc counts weft's allocations only. */
+#include "scenario.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <weft/coro.h>
+
+#define MSG 7
+
+typedef struct run {
+  fault_accept_fn accept;
+  fault_outcome *out;
+} run;
+
+/* 1 if `rc` is 0; otherwise record it (as the stopping error if accepted,
+ * as a defect if not) and return 0. */
+static int check(run *r, int rc, int line) {
+  if (rc == 0)
+    return 1;
+  if (r->accept(rc)) {
+    if (!r->out->stopped_by) {
+      r->out->stopped_by = rc;
+      r->out->stopped_line = line;
+    }
+  } else if (!r->out->bad_rc) {
+    r->out->bad_rc = rc;
+    r->out->bad_line = line;
+  }
+  return 0;
+}
+
+/* ---- The child task: sleep 1 ms, then send on both channels ----------- */
+typedef struct child {
+  weft_coro co;
+  weft_mpsc_tx *tx;
+  weft_oneshot_tx *otx;
+  weft_future *sleep;
+} child;
+
+static weft_poll child_poll(void *st, weft_context *cx, void *out) {
+  child *c = st;
+  int rc, v = MSG;
+  (void)out;
+  WEFT_CORO_BEGIN(&c->co);
+  rc = weft_sleep(1, &c->sleep);
+  if (rc)
+    goto fail;
+  WEFT_AWAIT(&c->co, weft_future_poll(c->sleep, cx));
+  rc = weft_future_result(c->sleep);
+  if (rc)
+    goto fail;
+  rc = weft_mpsc_try_send(c->tx, &v);
+  if (rc)
+    goto fail;
+  rc = weft_oneshot_send(c->otx, &v);
+  c->otx = NULL; /* released by the send, whatever the result */
+  if (rc)
+    goto fail;
+  WEFT_CORO_END(&c->co);
+fail:
+  /* The join handle carries the error to the scenario. */
+  c->co.line = -1;
+  weft_task_fail(cx, rc);
+  return WEFT_READY;
+}
+
+static void child_drop(void *st) {
+  child *c = st;
+  weft_future_free(c->sleep);
+  weft_mpsc_tx_free(c->tx);
+  weft_oneshot_tx_free(c->otx);
+}
+
+static const weft_future_vtable child_vt = {sizeof(weft_future_vtable),
+                                            child_poll, child_drop};
+
+/* A task that never finishes; the scenario aborts it. */
+static weft_poll idle_poll(void *st, weft_context *cx, void *out) {
+  (void)st, (void)cx, (void)out;
+  return WEFT_PENDING;
+}
+static const weft_future_vtable idle_vt = {sizeof(weft_future_vtable),
+                                           idle_poll, NULL};
+
+static void *blocking_job(void *arg, const weft_cancel_token *token) {
+  (void)arg, (void)token;
+  return (void *)(uintptr_t)42;
+}
+
+/* ---- The main future, run by weft_block_on ----------------------------- */
+typedef struct main_fut {
+  weft_coro co;
+  run *r;
+  weft_runtime *rt;
+  weft_mpsc_tx *tx;
+  weft_mpsc_rx *rx;
+  weft_oneshot_tx *otx;
+  weft_oneshot_rx *orx;
+  weft_join_handle *child, *blk, *idle;
+  int sv[2];
+  weft_io *io;
+  weft_semaphore *sem;
+  weft_signal *sig;
+  weft_future *f;
+  weft_join_result jr;
+  int mpsc_rc, oneshot_rc, child_failed;
+} main_fut;
+
+static void main_cleanup(main_fut *m) {
+  weft_future_free(m->f);
+  weft_join_free(m->child);
+  weft_join_free(m->blk);
+  weft_join_free(m->idle);
+  weft_mpsc_tx_free(m->tx);
+  weft_mpsc_rx_free(m->rx);
+  weft_oneshot_tx_free(m->otx);
+  weft_oneshot_rx_free(m->orx);
+  if (m->io) {
+    weft_io_close(m->io); /* closes sv[0] */
+    weft_io_free(m->io);
+  } else if (m->sv[0] >= 0) {
+    close(m->sv[0]);
+  }
+  if (m->sv[1] >= 0)
+    close(m->sv[1]);
+  weft_semaphore_free(m->sem);
+  weft_signal_free(m->sig);
+  /* Everything is released: a second call does nothing. */
+  m->f = NULL, m->child = m->blk = m->idle = NULL;
+  m->tx = NULL, m->rx = NULL, m->otx = NULL, m->orx = NULL;
+  m->io = NULL, m->sv[0] = m->sv[1] = -1;
+  m->sem = NULL, m->sig = NULL;
+}
+
+/* Stop the main future: the error was recorded by check(). */
+#define STEP(m, expr)                                                        \
+  do {                                                                       \
+    if (!check((m)->r, (expr), __LINE__)) {                                  \
+      main_cleanup(m);                                                       \
+      (m)->co.line = -1;                                                     \
+      return WEFT_READY;                                                     \
+    }                                                                        \
+  } while (0)
+
+/* Await the boxed future m->f, then check its int result and free it. */
+#define AWAIT_BOXED(m, cx)                                                   \
+  do {                                                                       \
+    WEFT_AWAIT(&(m)->co, weft_future_poll((m)->f, (cx)));                     \
+    int rc_ = weft_future_result((m)->f);                                    \
+    weft_future_free((m)->f);                                                \
+    (m)->f = NULL;                                                           \
+    STEP((m), rc_);                                                          \
+  } while (0)
+
+static weft_poll main_poll(void *st, weft_context *cx, void *out) {
+  main_fut *m = st;
+  int rc;
+  (void)out;
+  WEFT_CORO_BEGIN(&m->co);
+  STEP(m, weft_mpsc_new(sizeof(int), 4, &m->tx, &m->rx));
+  STEP(m, weft_oneshot_new(sizeof(int), &m->otx, &m->orx));
+  {
+    child c = {WEFT_CORO_INIT, m->tx, m->otx, NULL};
+    rc = weft_spawn(m->rt, &child_vt, &c, sizeof c, 0, &m->child);
+    if (rc == 0)
+      m->tx = NULL, m->otx = NULL; /* the task owns them now */
+    STEP(m, rc);
+  }
+  STEP(m, weft_spawn_blocking(m->rt, blocking_job, NULL, &m->blk));
+  STEP(m, weft_spawn(m->rt, &idle_vt, NULL, 0, 0, &m->idle));
+  STEP(m, weft_join_abort(m->idle));
+
+  /* I/O: readiness of one end of a socketpair. */
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, m->sv) != 0)
+    STEP(m, WEFT_EIO);
+  STEP(m, weft_io_new(m->sv[0], &m->io));
+  if (write(m->sv[1], "x", 1) != 1)
+    STEP(m, WEFT_EIO);
+  STEP(m, weft_io_readable(m->io, &m->f));
+  AWAIT_BOXED(m, cx);
+
+  STEP(m, weft_semaphore_new(1, &m->sem));
+  STEP(m, weft_semaphore_acquire(m->sem, &m->f));
+  AWAIT_BOXED(m, cx);
+  STEP(m, weft_semaphore_release(m->sem, 1));
+
+  /* A signal to ourselves, delivered through the runtime. */
+  STEP(m, weft_signal_new(m->rt, SIGUSR1, &m->sig));
+  kill(getpid(), SIGUSR1);
+  WEFT_AWAIT(&m->co, (rc = weft_signal_poll_recv(m->sig, cx)) != 0
+                         ? WEFT_READY
+                         : WEFT_PENDING);
+  if (rc < 0)
+    STEP(m, rc);
+
+  /* The child's messages; if it failed, its join result says why. */
+  STEP(m, weft_mpsc_recv(m->rx, &m->f));
+  WEFT_AWAIT(&m->co, weft_future_poll(m->f, cx));
+  m->mpsc_rc = weft_future_result(m->f);
+  if (m->mpsc_rc == 0 && *(int *)weft_future_msg(m->f) != MSG)
+    m->mpsc_rc = WEFT_EIO;
+  weft_future_free(m->f);
+  m->f = NULL;
+  STEP(m, weft_oneshot_recv(m->orx, &m->f));
+  WEFT_AWAIT(&m->co, weft_future_poll(m->f, cx));
+  m->oneshot_rc = weft_future_result(m->f);
+  weft_future_free(m->f);
+  m->f = NULL;
+
+  WEFT_AWAIT(&m->co, weft_join_poll(m->child, cx, &m->jr));
+  if (m->jr.status == WEFT_JOIN_FAILED)
+    STEP(m, m->jr.error);
+  else if (m->jr.status != WEFT_JOIN_COMPLETED)
+    STEP(m, WEFT_EFAILED);
+  STEP(m, m->mpsc_rc);
+  STEP(m, m->oneshot_rc);
+
+  WEFT_AWAIT(&m->co, weft_join_poll(m->blk, cx, &m->jr));
+  if (m->jr.status == WEFT_JOIN_FAILED)
+    STEP(m, m->jr.error);
+  else if (m->jr.status != WEFT_JOIN_COMPLETED || !m->jr.output ||
+           *(void **)m->jr.output != (void *)(uintptr_t)42)
+    STEP(m, WEFT_EFAILED);
+
+  WEFT_AWAIT(&m->co, weft_join_poll(m->idle, cx, &m->jr));
+  if (m->jr.status != WEFT_JOIN_CANCELLED)
+    STEP(m, WEFT_EFAILED);
+
+  main_cleanup(m);
+  m->r->out->completed = 1;
+  WEFT_CORO_END(&m->co);
+}
+
+static const weft_future_vtable main_vt = {sizeof(weft_future_vtable),
+                                           main_poll, NULL};
+
+void fault_scenario_run(weft_flavor flavor, fault_accept_fn accept,
+                        fault_outcome *out) {
+  run r = {accept, out};
+  weft_builder *b = NULL;
+  weft_runtime *rt = NULL;
+  memset(out, 0, sizeof *out);
+  if (!check(&r, weft_builder_new(&b), __LINE__))
+    return;
+  if (check(&r, weft_builder_flavor(b, flavor), __LINE__) &&
+      (flavor != WEFT_FLAVOR_MULTI_THREAD ||
+       check(&r, weft_builder_worker_threads(b, 2), __LINE__)) &&
+      check(&r, weft_builder_max_blocking_threads(b, 2), __LINE__) &&
+      check(&r, weft_builder_thread_name(b, "fault"), __LINE__))
+    check(&r, weft_builder_build(b, &rt), __LINE__);
+  weft_builder_free(b);
+  if (!rt)
+    return;
+  main_fut m = {.co = WEFT_CORO_INIT, .r = &r, .rt = rt, .sv = {-1, -1}};
+  check(&r, weft_block_on(rt, &main_vt, &m, NULL), __LINE__);
+  main_cleanup(&m); /* in case block_on gave up before the end */
+  int left = weft_runtime_shutdown(rt, 5000);
+  if (left != 0 && !r.out->bad_rc) {
+    r.out->bad_rc = left > 0 ? WEFT_ETIMEDOUT : left;
+    r.out->bad_line = __LINE__;
+  }
+  weft_runtime_free(rt);
+}
