@@ -104,7 +104,13 @@ typedef struct main_fut {
   int sv[2];
   weft_io *io;
   weft_semaphore *sem;
+  weft_mutex *mu;
   weft_signal *sig;
+  weft_listener *lis;
+  weft_stream *cli, *srv;
+  weft_mpsc_tx *utx;
+  weft_mpsc_rx *urx;
+  char buf[4];
   weft_future *f;
   weft_join_result jr;
   int mpsc_rc, oneshot_rc, child_failed;
@@ -128,12 +134,19 @@ static void main_cleanup(main_fut *m) {
   if (m->sv[1] >= 0)
     close(m->sv[1]);
   weft_semaphore_free(m->sem);
+  weft_mutex_free(m->mu);
   weft_signal_free(m->sig);
+  weft_stream_free(m->cli);
+  weft_stream_free(m->srv);
+  weft_listener_free(m->lis);
+  weft_mpsc_tx_free(m->utx);
+  weft_mpsc_rx_free(m->urx);
   /* Everything is released: a second call does nothing. */
   m->f = NULL, m->child = m->blk = m->idle = NULL;
   m->tx = NULL, m->rx = NULL, m->otx = NULL, m->orx = NULL;
   m->io = NULL, m->sv[0] = m->sv[1] = -1;
-  m->sem = NULL, m->sig = NULL;
+  m->sem = NULL, m->sig = NULL, m->mu = NULL;
+  m->lis = NULL, m->cli = NULL, m->srv = NULL, m->utx = NULL, m->urx = NULL;
 }
 
 /* Stop the main future: the error was recorded by check(). */
@@ -187,6 +200,86 @@ static weft_poll main_poll(void *st, weft_context *cx, void *out) {
   STEP(m, weft_semaphore_acquire(m->sem, &m->f));
   AWAIT_BOXED(m, cx);
   STEP(m, weft_semaphore_release(m->sem, 1));
+
+  STEP(m, weft_mutex_new(sizeof(int), &m->mu));
+  STEP(m, weft_mutex_lock(m->mu, &m->f));
+  AWAIT_BOXED(m, cx);
+  STEP(m, weft_mutex_unlock(m->mu));
+
+  /* Timers: a sleep inside a timeout. */
+  {
+    weft_future *nap;
+    STEP(m, weft_sleep(1, &nap));
+    rc = weft_timeout(nap, 10000, &m->f);
+    if (rc)
+      weft_future_free(nap);
+    STEP(m, rc);
+  }
+  WEFT_AWAIT(&m->co, weft_future_poll(m->f, cx));
+  {
+    weft_timeout_output *to = weft_future_output(m->f);
+    rc = to->status;
+    if (rc == 0) {
+      rc = weft_future_result(to->inner);
+      weft_future_free(to->inner);
+    }
+    weft_future_free(m->f);
+    m->f = NULL;
+    STEP(m, rc);
+  }
+
+  /* An unbounded channel that has to grow. */
+  STEP(m, weft_mpsc_unbounded_new(sizeof(int), &m->utx, &m->urx));
+  for (int i = 0; i < 100; i++)
+    STEP(m, weft_mpsc_try_send(m->utx, &i));
+  for (int i = 0, v; i < 100; i++) {
+    STEP(m, weft_mpsc_try_recv(m->urx, &v));
+    if (v != i)
+      STEP(m, WEFT_EIO);
+  }
+
+  /* TCP on 127.0.0.1: connect, accept, write, read. */
+  {
+    struct sockaddr_storage a;
+    socklen_t alen;
+    STEP(m, weft_addr_parse("127.0.0.1:0", &a, &alen));
+    STEP(m, weft_tcp_listen((struct sockaddr *)&a, alen, 4, &m->lis));
+    alen = sizeof a;
+    STEP(m, weft_listener_local_addr(m->lis, &a, &alen));
+    STEP(m, weft_tcp_connect((struct sockaddr *)&a, alen, 10000, &m->f));
+  }
+  WEFT_AWAIT(&m->co, weft_future_poll(m->f, cx));
+  {
+    weft_stream_result *sr = weft_future_output(m->f);
+    m->cli = sr->stream;
+    rc = sr->error;
+    weft_future_free(m->f);
+    m->f = NULL;
+    STEP(m, rc);
+  }
+  STEP(m, weft_listener_accept(m->lis, &m->f));
+  WEFT_AWAIT(&m->co, weft_future_poll(m->f, cx));
+  {
+    weft_stream_result *sr = weft_future_output(m->f);
+    m->srv = sr->stream;
+    rc = sr->error;
+    weft_future_free(m->f);
+    m->f = NULL;
+    STEP(m, rc);
+  }
+  STEP(m, weft_stream_write_all(m->cli, "abc", 3, &m->f));
+  AWAIT_BOXED(m, cx);
+  STEP(m, weft_stream_read(m->srv, m->buf, sizeof m->buf, &m->f));
+  WEFT_AWAIT(&m->co, weft_future_poll(m->f, cx));
+  {
+    weft_io_result *ior = weft_future_output(m->f);
+    rc = ior->error;
+    if (rc == 0 && (ior->n == 0 || m->buf[0] != 'a'))
+      rc = WEFT_EIO;
+    weft_future_free(m->f);
+    m->f = NULL;
+    STEP(m, rc);
+  }
 
   /* A signal to ourselves, delivered through the runtime. */
   STEP(m, weft_signal_new(m->rt, SIGUSR1, &m->sig));
