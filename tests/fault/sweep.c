@@ -35,6 +35,11 @@ int fault_in_child(void (*fn)(void *arg, void *report), void *arg,
   }
   if (pid == 0) {
     close(p[0]);
+    if (p[1] != FAULT_REPORT_FD) {
+      dup2(p[1], FAULT_REPORT_FD);
+      close(p[1]);
+      p[1] = FAULT_REPORT_FD;
+    }
     memset(report, 0, size);
     fn(arg, report);
     ssize_t w = write(p[1], report, size);

@@ -10,6 +10,10 @@
 
 #include <stddef.h>
 
+/* In the child the report pipe is also this descriptor, so that `fn` may
+ * exec a program that writes the report there itself. */
+#define FAULT_REPORT_FD 3
+
 /* Runs `fn(arg, report)` in a child; `report` (of `size` bytes) is filled
  * by the child and copied back. Returns 0 if the child exited with status
  * 0 within `timeout_ms` and sent a whole report; otherwise -1 with a
