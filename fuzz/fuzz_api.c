@@ -280,7 +280,7 @@ static const weft_future_vtable main_vt = {sizeof(weft_future_vtable),
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fz z;
   memset(&z, 0, sizeof z);
-  z.p = data, z.end = data + size;
+  z.p = data, z.end = size ? data + size : data; /* data may be NULL */
   weft_builder *b;
   CHECK(weft_builder_new(&b) == 0);
   CHECK(weft_builder_flavor(b, WEFT_FLAVOR_CURRENT_THREAD) == 0);
