@@ -100,7 +100,10 @@ typedef struct main_fut {
   weft_mpsc_rx *rx;
   weft_oneshot_tx *otx;
   weft_oneshot_rx *orx;
-  weft_join_handle *child, *blk, *idle;
+  weft_join_handle *child, *blk, *idle, *boxed, *blk2;
+  weft_notify *nt;
+  weft_interval *iv;
+  int ticks;
   int sv[2];
   weft_io *io;
   weft_semaphore *sem;
@@ -121,6 +124,10 @@ static void main_cleanup(main_fut *m) {
   weft_join_free(m->child);
   weft_join_free(m->blk);
   weft_join_free(m->idle);
+  weft_join_free(m->boxed);
+  weft_join_free(m->blk2);
+  weft_notify_free(m->nt);
+  weft_interval_free(m->iv);
   weft_mpsc_tx_free(m->tx);
   weft_mpsc_rx_free(m->rx);
   weft_oneshot_tx_free(m->otx);
@@ -142,7 +149,8 @@ static void main_cleanup(main_fut *m) {
   weft_mpsc_tx_free(m->utx);
   weft_mpsc_rx_free(m->urx);
   /* Everything is released: a second call does nothing. */
-  m->f = NULL, m->child = m->blk = m->idle = NULL;
+  m->f = NULL, m->child = m->blk = m->idle = m->boxed = m->blk2 = NULL;
+  m->nt = NULL, m->iv = NULL;
   m->tx = NULL, m->rx = NULL, m->otx = NULL, m->orx = NULL;
   m->io = NULL, m->sv[0] = m->sv[1] = -1;
   m->sem = NULL, m->sig = NULL, m->mu = NULL;
@@ -205,6 +213,52 @@ static weft_poll main_poll(void *st, weft_context *cx, void *out) {
   STEP(m, weft_mutex_lock(m->mu, &m->f));
   AWAIT_BOXED(m, cx);
   STEP(m, weft_mutex_unlock(m->mu));
+
+  /* A notify whose permit is stored before the wait. */
+  STEP(m, weft_notify_new(&m->nt));
+  STEP(m, weft_notify_one(m->nt));
+  STEP(m, weft_notify_notified(m->nt, &m->f));
+  AWAIT_BOXED(m, cx);
+
+  /* An interval: an immediate tick, then one 1 ms later. */
+  STEP(m, weft_interval_new(1, WEFT_MISSED_TICK_DELAY, &m->iv));
+  for (m->ticks = 0; m->ticks < 2; m->ticks++) {
+    WEFT_AWAIT(&m->co, (rc = weft_interval_poll_tick(m->iv, cx, NULL)) != 0
+                           ? WEFT_READY
+                           : WEFT_PENDING);
+    if (rc < 0)
+      STEP(m, rc);
+  }
+
+  /* A boxed future (a sleep) spawned as a task. */
+  {
+    weft_future *nap;
+    STEP(m, weft_sleep(1, &nap));
+    rc = weft_spawn_future(m->rt, nap, &m->boxed);
+    if (rc)
+      weft_future_free(nap);
+    STEP(m, rc);
+  }
+  WEFT_AWAIT(&m->co, weft_join_poll(m->boxed, cx, &m->jr));
+  if (m->jr.status == WEFT_JOIN_FAILED)
+    STEP(m, m->jr.error);
+  else if (m->jr.status != WEFT_JOIN_COMPLETED || !m->jr.output)
+    STEP(m, WEFT_EFAILED);
+  STEP(m, *(int *)m->jr.output); /* the sleep's own result */
+
+  /* A blocking job spawned by a future; a NULL handle means it could not
+   * be spawned (the contract does not say why). */
+  STEP(m, weft_spawn_blocking_async(m->rt, blocking_job, NULL, NULL, &m->f));
+  WEFT_AWAIT(&m->co, weft_future_poll(m->f, cx));
+  m->blk2 = *(weft_join_handle **)weft_future_output(m->f);
+  weft_future_free(m->f);
+  m->f = NULL;
+  STEP(m, m->blk2 ? 0 : WEFT_ENOMEM);
+  WEFT_AWAIT(&m->co, weft_join_poll(m->blk2, cx, &m->jr));
+  if (m->jr.status == WEFT_JOIN_FAILED)
+    STEP(m, m->jr.error);
+  else if (m->jr.status != WEFT_JOIN_COMPLETED)
+    STEP(m, WEFT_EFAILED);
 
   /* Timers: a sleep inside a timeout. */
   {
