@@ -221,7 +221,10 @@ static weft_poll main_poll(void *st, weft_context *cx, void *out) {
       m->sleep = NULL;
       if (!weft_join_is_finished(z->s[m->i].h))
         continue;
-      CHECK(weft_join_poll(z->s[m->i].h, cx, &m->jr) == WEFT_READY);
+      /* Finished, but the poll may still say PENDING once: a join poll is
+       * a leaf poll, and past the cooperative budget (128 per poll of the
+       * main future) leaf polls yield. */
+      WEFT_AWAIT(&m->co, weft_join_poll(z->s[m->i].h, cx, &m->jr));
       if (m->jr.status == WEFT_JOIN_COMPLETED) {
         if (z->s[m->i].kind < 0)
           CHECK(*(void **)m->jr.output == (void *)(uintptr_t)VALUE);
