@@ -113,9 +113,12 @@ static void sweep(const char *func, const char *flavor) {
       printf("%s #%ld (%s): stopped without an error\n", func, n, flavor);
       defects++;
     }
-    printf("%s #%ld (%s): %s\n", func, n, flavor,
-           r.o.completed ? "absorbed, the scenario completed"
-                         : weft_err_name(r.o.stopped_by));
+    if (r.o.completed)
+      printf("%s #%ld (%s): absorbed, the scenario completed\n", func, n,
+             flavor);
+    else
+      printf("%s #%ld (%s): %s at scenario.c:%d\n", func, n, flavor,
+             weft_err_name(r.o.stopped_by), r.o.stopped_line);
   }
   printf("%s (%s): %ld calls failed one at a time\n", func, flavor, n - 1);
   assert_int_equal(defects, 0);
