@@ -86,6 +86,15 @@ static weft_poll idle_poll(void *st, weft_context *cx, void *out) {
 static const weft_future_vtable idle_vt = {sizeof(weft_future_vtable),
                                            idle_poll, NULL};
 
+/* A task that finishes at once with output 5 (for the group). */
+static weft_poll five_poll(void *st, weft_context *cx, void *out) {
+  (void)st, (void)cx;
+  *(int *)out = 5;
+  return WEFT_READY;
+}
+static const weft_future_vtable five_vt = {sizeof(weft_future_vtable),
+                                           five_poll, NULL};
+
 static void *blocking_job(void *arg, const weft_cancel_token *token) {
   (void)arg, (void)token;
   return (void *)(uintptr_t)42;
@@ -102,6 +111,11 @@ typedef struct main_fut {
   weft_oneshot_rx *orx;
   weft_join_handle *child, *blk, *idle, *boxed, *blk2;
   weft_notify *nt;
+  weft_group *grp;
+  weft_join_handle *member;
+  weft_cancellation_token *root, *kid;
+  weft_watch_tx *wtx;
+  weft_watch_rx *wrx, *wrx2;
   weft_interval *iv;
   int ticks;
   int sv[2];
@@ -127,6 +141,13 @@ static void main_cleanup(main_fut *m) {
   weft_join_free(m->boxed);
   weft_join_free(m->blk2);
   weft_notify_free(m->nt);
+  weft_join_free(m->member);
+  weft_group_free(m->grp);
+  weft_cancellation_token_free(m->kid);
+  weft_cancellation_token_free(m->root);
+  weft_watch_tx_free(m->wtx);
+  weft_watch_rx_free(m->wrx);
+  weft_watch_rx_free(m->wrx2);
   weft_interval_free(m->iv);
   weft_mpsc_tx_free(m->tx);
   weft_mpsc_rx_free(m->rx);
@@ -150,7 +171,8 @@ static void main_cleanup(main_fut *m) {
   weft_mpsc_rx_free(m->urx);
   /* Everything is released: a second call does nothing. */
   m->f = NULL, m->child = m->blk = m->idle = m->boxed = m->blk2 = NULL;
-  m->nt = NULL, m->iv = NULL;
+  m->nt = NULL, m->iv = NULL, m->grp = NULL, m->member = NULL;
+  m->root = m->kid = NULL, m->wtx = NULL, m->wrx = m->wrx2 = NULL;
   m->tx = NULL, m->rx = NULL, m->otx = NULL, m->orx = NULL;
   m->io = NULL, m->sv[0] = m->sv[1] = -1;
   m->sem = NULL, m->sig = NULL, m->mu = NULL;
@@ -259,6 +281,103 @@ static weft_poll main_poll(void *st, weft_context *cx, void *out) {
     STEP(m, m->jr.error);
   else if (m->jr.status != WEFT_JOIN_COMPLETED)
     STEP(m, WEFT_EFAILED);
+
+  /* A task group of two: each comes back through weft_group_next. */
+  STEP(m, weft_group_new(m->rt, &m->grp));
+  STEP(m, weft_group_spawn(m->grp, &five_vt, NULL, 0, sizeof(int)));
+  STEP(m, weft_group_spawn(m->grp, &five_vt, NULL, 0, sizeof(int)));
+  for (m->ticks = 0; m->ticks < 2; m->ticks++) {
+    STEP(m, weft_group_next(m->grp, &m->f));
+    WEFT_AWAIT(&m->co, weft_future_poll(m->f, cx));
+    m->member = *(weft_join_handle **)weft_future_output(m->f);
+    weft_future_free(m->f);
+    m->f = NULL;
+    if (!m->member)
+      STEP(m, WEFT_EFAILED); /* two were spawned */
+    WEFT_AWAIT(&m->co, weft_join_poll(m->member, cx, &m->jr));
+    if (m->jr.status == WEFT_JOIN_FAILED)
+      STEP(m, m->jr.error);
+    else if (m->jr.status != WEFT_JOIN_COMPLETED || *(int *)m->jr.output != 5)
+      STEP(m, WEFT_EFAILED);
+    weft_join_free(m->member);
+    m->member = NULL;
+  }
+
+  /* Cancellation: cancelling the root wakes a wait on its child. */
+  STEP(m, weft_cancellation_token_new(&m->root));
+  STEP(m, weft_cancellation_token_child(m->root, &m->kid));
+  STEP(m, weft_cancellation_token_cancelled(m->kid, &m->f));
+  STEP(m, weft_cancellation_token_cancel(m->root));
+  AWAIT_BOXED(m, cx);
+
+  /* A watch channel with two receivers. */
+  {
+    int v = 1;
+    STEP(m, weft_watch_new(sizeof v, &v, &m->wtx, &m->wrx));
+    STEP(m, weft_watch_rx_clone(m->wrx, &m->wrx2));
+    v = 2;
+    STEP(m, weft_watch_send(m->wtx, &v));
+    STEP(m, weft_watch_changed(m->wrx2, &m->f));
+  }
+  AWAIT_BOXED(m, cx);
+  {
+    int v = 0;
+    STEP(m, weft_watch_get(m->wrx2, &v));
+    if (v != 2)
+      STEP(m, WEFT_EIO);
+  }
+
+  /* Combinators: a select of a short and a long sleep, then a join_all of
+   * two short ones. On an error the futures are still ours. */
+  {
+    weft_future *two[2] = {NULL, NULL};
+    rc = weft_sleep(1, &two[0]);
+    if (rc == 0)
+      rc = weft_sleep(100000, &two[1]);
+    if (rc == 0)
+      rc = weft_select(two, 2, &m->f);
+    if (rc) {
+      weft_future_free(two[0]);
+      weft_future_free(two[1]);
+    }
+    STEP(m, rc);
+  }
+  WEFT_AWAIT(&m->co, weft_future_poll(m->f, cx));
+  {
+    size_t idx = 9;
+    weft_future *win = weft_select_take(m->f, &idx);
+    rc = win && idx == 0 ? weft_future_result(win) : WEFT_EFAILED;
+    weft_future_free(win);
+    weft_future_free(m->f);
+    m->f = NULL;
+    STEP(m, rc);
+  }
+  {
+    weft_future *two[2] = {NULL, NULL};
+    rc = weft_sleep(1, &two[0]);
+    if (rc == 0)
+      rc = weft_sleep(2, &two[1]);
+    if (rc == 0)
+      rc = weft_join_all(two, 2, &m->f);
+    if (rc) {
+      weft_future_free(two[0]);
+      weft_future_free(two[1]);
+    }
+    STEP(m, rc);
+  }
+  WEFT_AWAIT(&m->co, weft_future_poll(m->f, cx));
+  {
+    weft_future *a = weft_join_all_take(m->f, 0);
+    weft_future *b = weft_join_all_take(m->f, 1);
+    rc = a && b ? weft_future_result(a) : WEFT_EFAILED;
+    if (rc == 0)
+      rc = weft_future_result(b);
+    weft_future_free(a);
+    weft_future_free(b);
+    weft_future_free(m->f);
+    m->f = NULL;
+    STEP(m, rc);
+  }
 
   /* Timers: a sleep inside a timeout. */
   {
