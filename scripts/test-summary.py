@@ -6,11 +6,13 @@ each folder given, prints one line per build, and last the plain total
 "N passed, N failed" (with ", N skipped" when any were skipped). A build
 named with a leading '!' is one whose configure, compile or test step
 failed before meson could record results: it counts as one failure, so a
-broken build can never look like a clean run with fewer tests.
+broken build can never look like a clean run with fewer tests. A name with
+a leading '+' is a step that passed outside meson (the fuzzer run): one
+passed result.
 
 Exit status: 0 only if nothing failed and at least one test passed.
 
-usage: test-summary.py BUILD... | !BUILD...
+usage: test-summary.py BUILD... | !BUILD... | +STEP...
 """
 import json
 import pathlib
@@ -25,11 +27,13 @@ def main() -> int:
     total_p = total_f = total_s = 0
     for arg in sys.argv[1:]:
         broken = arg.startswith("!")
-        build = arg.lstrip("!")
+        build = arg.lstrip("!+")
         p = f = s = 0
         failed_names = []
         log = pathlib.Path(build) / "meson-logs" / "testlog.json"
-        if log.exists():
+        if arg.startswith("+"):
+            p = 1
+        elif log.exists():
             for line in log.read_text().splitlines():
                 if not line.strip():
                     continue

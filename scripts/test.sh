@@ -8,6 +8,8 @@
 #   build-tsan        gcc, TSan
 #   build-asan-clang  clang, ASan + UBSan (skip with WEFT_TEST_CLANG=0)
 #   build-tsan-clang  clang, TSan (skipped with the one above)
+#   build-fuzz        clang, libFuzzer on the API harness for
+#                     WEFT_FUZZ_SECONDS (default 300), one result
 #
 # The sanitizer builds leave out the suites in SANITIZER_SKIP_SUITES:
 # 'abi' and 'docs' check headers, symbols and snippets, which instrumenting
@@ -78,6 +80,32 @@ if [ "${WEFT_TEST_CLANG:-1}" != 0 ]; then
   run_build build-tsan-clang clang \
     "-Db_sanitize=thread -Db_lundef=false" \
     "${no_san[*]} --timeout-multiplier 4"
+fi
+
+# libFuzzer: the public-API harness (fuzz/fuzz_api.c) in its own clang
+# build, for WEFT_FUZZ_SECONDS (default 300; 0 skips) on a copy of the seed
+# corpus. One result in the summary: passed if the fuzzer found nothing (a
+# crash, leak, sanitizer report or 25 s hang fails it; the input is saved
+# as build-fuzz/crash-*, leak-* or timeout-*).
+fuzz_secs=${WEFT_FUZZ_SECONDS:-300}
+if [ "$fuzz_secs" != 0 ]; then
+  echo
+  echo "=== build-fuzz (clang, libFuzzer, $fuzz_secs s)"
+  fuzz_corpus=$(mktemp -d)
+  cp fuzz/corpus/* "$fuzz_corpus"/
+  if { [ -f build-fuzz/build.ninja ] ||
+       CC=clang meson setup build-fuzz -Dwerror=true -Dfuzz=true \
+         -Db_sanitize=address,undefined -Db_lundef=false \
+         -Dtests=false -Dexamples=false -Dbench=false; } &&
+     ninja -C build-fuzz -j "$jobs" fuzz/fuzz_api &&
+     build-fuzz/fuzz/fuzz_api -max_total_time="$fuzz_secs" -timeout=25 \
+       -print_final_stats=1 -artifact_prefix=build-fuzz/ "$fuzz_corpus" \
+       2>&1 | grep -E '^(#[0-9]+[[:space:]]+DONE|stat::|==[0-9]+==|SUMMARY)'; then
+    results+=("+fuzz")
+  else
+    results+=("!fuzz")
+  fi
+  rm -rf "$fuzz_corpus"
 fi
 
 # `meson install` must place the library, headers and weft.pc.

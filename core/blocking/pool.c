@@ -35,6 +35,12 @@
  * thread leaving on keep-alive drops `started` and then checks `reserved`,
  * so one of the two always sees the other (a Dekker pair).
  *
+ * Ring slots. Admission also claims a slot in the queue's ring (`room`
+ * counts free slots nobody has claimed: room + claimed + len == cap), and
+ * grows the ring when none is free, so a failed allocation is reported by
+ * the spawn call as WEFT_ENOMEM. The push that follows never allocates: a
+ * job that was admitted can always be queued.
+ *
  * Parking and keep-alive. Parked threads sit on a LIFO list, so the most
  * recently active thread is woken first and the others age out after
  * keep_alive; an idle thread exits only when no job is queued and no spawner
@@ -102,6 +108,10 @@ struct weft__blocking_pool {
    * including NULL holes left by aborted jobs; `queued` counts live ones. */
   weft__task **ring;
   size_t cap, head, len, queued;
+  /* Free ring slots not claimed by an admitted spawn. Claimed without the
+   * lock (CAS), returned and grown under it; relaxed, because it is a
+   * count only: the ring itself is read and written under the lock. */
+  _Atomic size_t room;
 
   /* Threads. alive = started or starting, not yet decided to exit;
    * lingering = decided to exit, still running the stop hook. */
@@ -209,6 +219,7 @@ int weft__bpool_create(const weft__bpool_ops *ops, const weft__config *cfg,
   atomic_init(&p->refs, 1);
   atomic_init(&p->jobs_done, 0);
   atomic_init(&p->reserved, 0);
+  atomic_init(&p->room, 0);
   atomic_init(&p->started, 0);
   atomic_init(&p->avg_job_ns, 0);
   *out = p;
@@ -217,8 +228,25 @@ int weft__bpool_create(const weft__bpool_ops *ops, const weft__config *cfg,
 
 /* ---- Queue (lock held) --------------------------------------------------- */
 
-static int ring_push(weft__blocking_pool *p, weft__task *t) {
-  if (p->len == p->cap) {
+/* Claim a free ring slot without the lock; 0 if none is free. */
+static int slot_claim(weft__blocking_pool *p) {
+  size_t r = atomic_load_explicit(&p->room, memory_order_relaxed);
+  while (r > 0) {
+    if (atomic_compare_exchange_weak_explicit(&p->room, &r, r - 1,
+                                              memory_order_relaxed,
+                                              memory_order_relaxed))
+      return 1;
+  }
+  return 0;
+}
+
+static void slot_return(weft__blocking_pool *p) {
+  atomic_fetch_add_explicit(&p->room, 1, memory_order_relaxed);
+}
+
+/* Claim a slot, doubling the ring while none is free (lock held). */
+static int slot_claim_locked(weft__blocking_pool *p) {
+  while (!slot_claim(p)) {
     size_t ncap = p->cap ? p->cap * 2 : 64;
     weft__task **n = malloc(ncap * sizeof *n);
     if (!n)
@@ -227,14 +255,19 @@ static int ring_push(weft__blocking_pool *p, weft__task *t) {
       n[i] = p->ring[(p->head + i) % p->cap];
     free(p->ring);
     p->ring = n;
+    atomic_fetch_add_explicit(&p->room, ncap - p->cap, memory_order_relaxed);
     p->cap = ncap;
     p->head = 0;
   }
+  return 0;
+}
+
+/* Queue `t` in the slot its admission claimed. */
+static void ring_push(weft__blocking_pool *p, weft__task *t) {
   p->ring[(p->head + p->len) % p->cap] = t;
   p->len++;
   p->queued++;
   atomic_store_explicit(&p->queued_hint, p->queued, memory_order_relaxed);
-  return 0;
 }
 
 static weft__task *ring_pop(weft__blocking_pool *p) {
@@ -242,6 +275,7 @@ static weft__task *ring_pop(weft__blocking_pool *p) {
     weft__task *t = p->ring[p->head];
     p->head = (p->head + 1) % p->cap;
     p->len--;
+    slot_return(p);
     if (t) {
       p->queued--;
       atomic_store_explicit(&p->queued_hint, p->queued, memory_order_relaxed);
@@ -614,7 +648,8 @@ int weft__bpool_admit(weft__blocking_pool *p) {
     /* Unbounded queue: no lock when a started thread exists. */
     atomic_fetch_add_explicit(&p->reserved, 1, memory_order_seq_cst);
     if (atomic_load_explicit(&p->started, memory_order_seq_cst) > 0 &&
-        !atomic_load_explicit(&p->closing, memory_order_acquire)) {
+        !atomic_load_explicit(&p->closing, memory_order_acquire) &&
+        slot_claim(p)) {
       tls_admitted = p;
       return 0;
     }
@@ -630,6 +665,10 @@ int weft__bpool_admit(weft__blocking_pool *p) {
           p->queue_limit) {
     pthread_mutex_unlock(&p->mu);
     return WEFT_EAGAIN;
+  }
+  if (slot_claim_locked(p) != 0) {
+    pthread_mutex_unlock(&p->mu);
+    return WEFT_ENOMEM;
   }
   atomic_fetch_add_explicit(&p->reserved, 1, memory_order_seq_cst);
   int need_thread = p->alive == 0;
@@ -653,6 +692,7 @@ int weft__bpool_admit(weft__blocking_pool *p) {
 void weft__bpool_unadmit(weft__blocking_pool *p) {
   pthread_mutex_lock(&p->mu);
   atomic_fetch_sub_explicit(&p->reserved, 1, memory_order_relaxed);
+  slot_return(p);
   weft_waker w = room_take_waiter(p);
   pthread_mutex_unlock(&p->mu);
   if (tls_admitted == p)
@@ -680,15 +720,17 @@ void weft__bpool_schedule(void *sched, weft__task *t) {
   pthread_mutex_lock(&p->mu);
   /* Relaxed: the lock orders it against the exit path's check. */
   atomic_fetch_sub_explicit(&p->reserved, 1, memory_order_relaxed);
-  if (p->shutdown || ring_push(p, t) != 0) {
-    /* Shut down since admission, or no memory for a bigger ring: the job
-     * cannot run; it resolves cancelled. */
+  if (p->shutdown) {
+    /* Shut down since admission: the job cannot run; it resolves
+     * cancelled. */
+    slot_return(p);
     weft_waker w = room_take_waiter(p);
     pthread_mutex_unlock(&p->mu);
     wake_waker(&w);
     p->ops.cancel(t);
     return;
   }
+  ring_push(p, t);
   uint64_t now = 0;
   if (p->queued == 1 && p->running == 0) {
     /* The pool was idle: a new busy period starts. */
