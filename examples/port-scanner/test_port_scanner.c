@@ -50,7 +50,9 @@ static int bind_port(unsigned port) {
 static unsigned find_span(int fds[SPAN]) {
   srand((unsigned)getpid());
   for (int attempt = 0; attempt < 200; attempt++) {
-    unsigned base = 20000 + (unsigned)rand() % 30000;
+    /* Below Linux's ephemeral range (32768 and up), so that listeners on
+     * port 0 opened meanwhile by other programs cannot land in the span. */
+    unsigned base = 20000 + (unsigned)rand() % 12000;
     int ok = 1;
     for (int i = 0; i < SPAN; i++)
       fds[i] = -1;
