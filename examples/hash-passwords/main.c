@@ -133,6 +133,13 @@ static weft_poll hasher_poll(void *p, weft_context *cx, void *out) {
     weft_join_free(h->handles[h->i]);
     h->handles[h->i] = NULL;
   }
+  /* Give the ticker one more period before stopping it, so that it sees
+   * (and measures) a tick that came due while the loop was busy. */
+  weft_future_free(h->pause);
+  h->pause = NULL;
+  if ((h->error = weft_sleep(15, &h->pause)) < 0)
+    WEFT_CORO_RETURN(&h->co); /* weft_runtime_free stops the ticker */
+  WEFT_AWAIT(&h->co, weft_future_poll(h->pause, cx));
   weft_join_abort(h->tick);
   WEFT_AWAIT(&h->co, weft_join_poll(h->tick, cx, NULL));
   WEFT_CORO_END(&h->co);
