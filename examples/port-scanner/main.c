@@ -227,7 +227,8 @@ int main(int argc, char **argv) {
     return usage();
   sc.first = (unsigned)v1;
   sc.last = (unsigned)v2;
-  for (int i = 3; i < argc; i++) {
+  /* Options come in pairs: a name and its value. */
+  for (int i = 3; i < argc; i += 2) {
     unsigned long v;
     if (!strcmp(argv[i], "--concurrency") && i + 1 < argc &&
         parse_uint(argv[i + 1], 65536, &v) && v > 0)
@@ -237,7 +238,6 @@ int main(int argc, char **argv) {
       sc.timeout_ms = v;
     else
       return usage();
-    i++;
   }
 
   weft_runtime *rt;
