@@ -29,6 +29,11 @@ typedef struct run_output {
   long ms;     /* wall-clock run time */
 } run_output;
 
+/* The buffers of the latest run. A failed cmocka assertion leaves its test
+ * without freeing them; holding them here keeps them reachable (so the
+ * failure is not buried under leak reports) and the next run frees them. */
+static char *run_example_last_out, *run_example_last_err;
+
 static inline long run_example_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -74,6 +79,9 @@ static inline int run_example(char *const argv[], const char *backend,
   posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
   posix_spawn_file_actions_addclose(&fa, po[0]);
   posix_spawn_file_actions_addclose(&fa, pe[0]);
+  free(run_example_last_out);
+  free(run_example_last_err);
+  run_example_last_out = run_example_last_err = NULL;
   pid_t pid;
   long start = run_example_now_ms();
   int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
@@ -107,6 +115,8 @@ static inline int run_example(char *const argv[], const char *backend,
   }
   close(po[0]);
   close(pe[0]);
+  run_example_last_out = r->out;
+  run_example_last_err = r->err;
   int st = 0;
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
     ;
@@ -121,6 +131,8 @@ static inline int run_example(char *const argv[], const char *backend,
 }
 
 static inline void run_output_free(run_output *r) {
+  if (r->out == run_example_last_out)
+    run_example_last_out = run_example_last_err = NULL;
   free(r->out);
   free(r->err);
   r->out = r->err = NULL;
