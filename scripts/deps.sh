@@ -11,6 +11,8 @@ packages=(
   meson ninja-build pkg-config gcc g++ libc6-dev binutils python3
   # backends built as modules
   libuv1-dev libevent-dev libev-dev
+  # examples: hash-passwords (crypto_pwhash)
+  libsodium-dev
   # tests: cmocka, the clang sanitizer build, ABI checks (abidw/abidiff),
   # model checks (Relacy, SPIN), setpriv for the CPU-pinned tests
   libcmocka-dev clang libclang-rt-14-dev abigail-tools relacy-dev spin

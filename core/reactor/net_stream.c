@@ -72,8 +72,10 @@ int weft_stream_poll_read(weft_stream *s, weft_context *cx, void *buf,
       return WEFT_ECLOSED;
     ssize_t r = read(fd, buf, len);
     if (r >= 0) {
-      if (r > 0 && (size_t)r < len)
-        weft__sock_clear(&s->s, WEFT_IO_READABLE); /* short read */
+      /* A short read does not clear readiness: the peer's FIN may already
+       * be queued behind the data, and its edge (EPOLLRDHUP) came with the
+       * data's, so an edge-triggered backend reports nothing new. The next
+       * read finds the end of stream, or EAGAIN, which clears. */
       *n = (size_t)r;
       return 1;
     }

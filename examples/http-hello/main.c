@@ -12,6 +12,8 @@
 
 #include <weft.h>
 
+#include "../common/serve.h"
+
 static const char response[] = "HTTP/1.1 200 OK\r\n"
                                "Server: weft\r\n"
                                "Content-Type: text/plain\r\n"
@@ -88,78 +90,8 @@ static void conn_drop(void *p) { weft_stream_free(((conn *)p)->s); }
 static const weft_future_vtable conn_vt = {sizeof(weft_future_vtable),
                                            conn_poll, conn_drop};
 
-typedef struct acceptor {
-  weft_listener *l;
-  weft_runtime *rt;
-} acceptor;
-
-static weft_poll accept_poll(void *p, weft_context *cx, void *out) {
-  acceptor *a = p;
-  (void)out;
-  for (;;) {
-    weft_stream *s;
-    int rc = weft_listener_poll_accept(a->l, cx, &s, NULL, NULL);
-    if (rc == WEFT_PENDING)
-      return WEFT_PENDING;
-    if (rc < 0) {
-      fprintf(stderr, "http-hello: accept: %s\n", weft_strerror(rc));
-      continue;
-    }
-    weft_stream_set_nodelay(s, 1);
-    /* The state, buffers included, is copied into the task's single
-     * allocation. */
-    conn c = {0};
-    c.s = s;
-    if (weft_spawn_detached(a->rt, &conn_vt, &c, sizeof c) < 0)
-      weft_stream_free(s);
-  }
-}
-
-static const weft_future_vtable accept_vt = {sizeof(weft_future_vtable),
-                                             accept_poll, NULL};
-
 int main(void) {
-  const char *port = getenv("PORT");
-  char addr_text[64];
-  snprintf(addr_text, sizeof addr_text, "127.0.0.1:%s", port ? port : "8080");
-  struct sockaddr_storage addr;
-  socklen_t len;
-  if (weft_addr_parse(addr_text, &addr, &len) < 0) {
-    fprintf(stderr, "http-hello: bad address %s\n", addr_text);
-    return 2;
-  }
-  weft_builder *b;
-  if (weft_builder_new(&b) < 0)
-    return 1;
-  const char *workers = getenv("WORKERS");
-  if (workers && atoi(workers) > 0)
-    weft_builder_worker_threads(b, (unsigned)atoi(workers));
-  weft_runtime *rt;
-  int rc = weft_builder_build(b, &rt);
-  weft_builder_free(b);
-  if (rc < 0) {
-    fprintf(stderr, "http-hello: runtime: %s\n", weft_strerror(rc));
-    return 1;
-  }
-  acceptor a = {NULL, rt};
-  rc = weft_tcp_listen((struct sockaddr *)&addr, len, 1024, &a.l);
-  if (rc < 0) {
-    fprintf(stderr, "http-hello: listen %s: %s\n", addr_text,
-            weft_strerror(rc));
-    weft_runtime_free(rt);
-    return 1;
-  }
-  fprintf(stderr, "http-hello: listening on %s (backend %s)\n", addr_text,
-          weft_runtime_backend_name(rt));
-  weft_join_handle *h;
-  if (weft_spawn(rt, &accept_vt, &a, sizeof a, 0, &h) < 0) {
-    weft_listener_free(a.l);
-    weft_runtime_free(rt);
-    return 1;
-  }
-  weft_join_wait(h, -1, NULL); /* serves until killed */
-  weft_join_free(h);
-  weft_listener_free(a.l);
-  weft_runtime_free(rt);
-  return 0;
+  static const serve_config cfg = {"http-hello", "8080", &conn_vt,
+                                   sizeof(conn)};
+  return serve_forever(&cfg);
 }

@@ -49,7 +49,13 @@ typedef struct evfd {
   int fresh; /* a new registration: ev_io_set must run before the start */
 } evfd;
 
-static _Thread_local evb *tls_loop;
+/* Owned mode: the loop whose poll runs on this thread, if any. Any thread
+ * that wakes the loop reads it, blocking-pool threads included, so it is
+ * initial-exec: a dynamic TLS block (the default in a dlopen'ed module)
+ * would be allocated in each of those threads, and LeakSanitizer crashes
+ * scanning the freed block of a pool thread still exiting at process exit.
+ * One pointer fits glibc's static TLS surplus for dlopen'ed modules. */
+static _Thread_local evb *tls_loop __attribute__((tls_model("initial-exec")));
 
 static int on_loop_thread(evb *L) {
   if (L->attached)

@@ -54,8 +54,10 @@ typedef struct uvfd {
   wb_fd *f;
 } uvfd;
 
-/* Owned mode: the loop whose poll runs on this thread, if any. */
-static _Thread_local uvb *tls_loop;
+/* Owned mode: the loop whose poll runs on this thread, if any. Initial-exec
+ * for the reason given in ../libev/ev_backend.c: every waking thread reads
+ * it. */
+static _Thread_local uvb *tls_loop __attribute__((tls_model("initial-exec")));
 
 static int on_loop_thread(uvb *L) {
   if (L->attached)
