@@ -4,6 +4,7 @@
  *   same interleaving of tasks, another seed a different one.
  * - Time is virtual: a library's one-hour retry timer runs in milliseconds
  *   of real time while the runtime's clock moves by exactly one hour.
+ * - Virtual time follows real time while a blocking job runs.
  *
  * The retry test is written the way a library author would write one for
  * their own code: the library under test is a tiny "connect with retry"
@@ -11,6 +12,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,6 +260,77 @@ static void test_sim_same_seed_same_trace_across_processes(void **state) {
   assert_memory_equal(mine.who, child, TRACE_MAX);
 }
 
+
+/* ---- Virtual time and the blocking pool -------------------------------- */
+
+/* A blocking job takes real time that virtual time cannot skip: while one
+ * runs, the clock follows real time, so a timer racing the job (a timeout
+ * around a lookup, a ticker beside a hash) does not fire thousands of
+ * virtual milliseconds early, and a timer the job waits for still fires.
+ * The job is detached, so nothing but the pool's own end-of-job wake
+ * tells the clock it may jump again. */
+typedef struct ticker_vs_job {
+  weft_coro co;
+  _Atomic int *job_done;
+  weft_future *tick;
+  uint64_t start_ns, end_ns;
+  unsigned ticks;
+} ticker_vs_job;
+
+static void *slow_job(void *arg, weft_cancel_token *token) {
+  (void)token;
+  struct timespec ts = {0, 100 * 1000000L}; /* 100 ms of real time */
+  nanosleep(&ts, NULL);
+  atomic_store_explicit((_Atomic int *)arg, 1, memory_order_release);
+  return NULL;
+}
+
+static weft_poll ticker_vs_job_poll(void *p, weft_context *cx, void *out) {
+  (void)out;
+  ticker_vs_job *t = p;
+  WEFT_CORO_BEGIN(&t->co);
+  t->start_ns = weft_now_ns();
+  while (!atomic_load_explicit(t->job_done, memory_order_acquire)) {
+    if (weft_sleep(1, &t->tick) != 0)
+      break;
+    WEFT_AWAIT(&t->co, weft_future_poll(t->tick, cx));
+    weft_future_free(t->tick);
+    t->tick = NULL;
+    t->ticks++;
+  }
+  t->end_ns = weft_now_ns();
+  WEFT_CORO_END(&t->co);
+}
+
+static const weft_future_vtable ticker_vs_job_vt = {
+    sizeof(weft_future_vtable), ticker_vs_job_poll, NULL};
+
+static void test_sim_clock_follows_real_time_while_blocking_job_runs(
+    void **state) {
+  (void)state;
+  weft_runtime *rt = sim_runtime("5");
+  _Atomic int done = 0;
+  uint64_t w0 = wall_ms();
+  assert_int_equal(weft_spawn_blocking(rt, slow_job, (void *)&done, NULL), 0);
+  ticker_vs_job t = {.job_done = &done};
+  assert_int_equal(weft_block_on(rt, &ticker_vs_job_vt, &t, NULL), 0);
+  uint64_t real_ms = wall_ms() - w0;
+  uint64_t virtual_ms = (t.end_ns - t.start_ns) / 1000000u;
+  print_message("100 ms blocking job: %u ticks, %llu ms virtual, %llu ms "
+                "real\n",
+                t.ticks, (unsigned long long)virtual_ms,
+                (unsigned long long)real_ms);
+  assert_true(atomic_load(&done));
+  /* A free-running clock counts over 100,000 virtual ms here (each 1 ms
+   * sleep jumps at once); a frozen one would count none, and deadlock a
+   * job that waits for a timer. Following real time, the clock moves by
+   * no more than the real time that passed, and most of the job's. */
+  assert_true(virtual_ms <= real_ms + 2);
+  assert_true(virtual_ms >= 50);
+  assert_true(t.ticks >= 1);
+  weft_runtime_free(rt);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sim_same_seed_same_trace),
@@ -265,6 +338,7 @@ int main(void) {
       cmocka_unit_test(test_sim_unset_seed_is_reproducible),
       cmocka_unit_test(test_sim_same_seed_same_trace_across_processes),
       cmocka_unit_test(test_sim_one_hour_retry_timer_runs_in_milliseconds),
+      cmocka_unit_test(test_sim_clock_follows_real_time_while_blocking_job_runs),
   };
   return cmocka_run_group_tests_name("sim", tests, NULL, NULL);
 }

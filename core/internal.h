@@ -74,6 +74,8 @@ const char *weft__driver_backend_name(const weft__driver *d);
 /* The backend's scheduling seed (ctl WEFT_BACKEND_CTL_SCHED_SEED): 0 and
  * `*seed` set when it has one, a negative WEFT_E* code otherwise. */
 int weft__driver_sched_seed(const weft__driver *d, uint64_t *seed);
+/* 1 when the backend keeps its own clock (now_ns), i.e. virtual time. */
+int weft__driver_virtual_clock(const weft__driver *d);
 
 /* The runtime's driver (core/exec/runtime.c). */
 weft__driver *weft__runtime_driver(weft_runtime *rt);
@@ -128,6 +130,12 @@ void weft__blocking_pool_free(weft__blocking_pool *p);
 void weft__blocking_pool_metrics(const weft__blocking_pool *p,
                                  weft_runtime_metrics *m);
 weft__blocking_pool *weft__runtime_blocking_pool(weft_runtime *rt);
+/* 1 while a job is queued or running. A driver on a virtual clock (sim)
+ * must not jump time forward meanwhile: the job takes real time, and a
+ * timer racing it (a timeout around a DNS lookup, a ticker beside a hash)
+ * would otherwise fire long before the job could finish. The driver asks
+ * the backend to follow real time instead (WEFT_BACKEND_CTL_FOLLOW_REAL_TIME). */
+int weft__blocking_pool_busy(weft__blocking_pool *p);
 
 /* ---- Clocks --------------------------------------------------------------
  * weft__now_ns is CLOCK_MONOTONIC (core/clock.c). Timers read the driver's

@@ -9,6 +9,10 @@
  *   pending), every task is waiting for a timer, so the counter jumps to the
  *   end of the timeout at once and poll returns: the next timer is due. A
  *   one-hour timer completes as fast as the core can fire it.
+ *   While a blocking job is queued or running, the core switches the loop
+ *   to follow real time (ctl WEFT_BACKEND_CTL_FOLLOW_REAL_TIME): the job
+ *   takes real time that no jump can skip, so poll then waits for real,
+ *   up to its timeout, and moves the clock by the time it waited.
  * - poll(-1) with nothing pending means that every task waits for something
  *   that only another thread can do (a blocking job, a foreign waker). That
  *   is real waiting, so the thread sleeps on a condition variable until
@@ -48,6 +52,9 @@ typedef struct sim_loop {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int woken; /* under mu: a wake arrived since the last poll returned */
+  /* Loop thread only: set by ctl(WEFT_BACKEND_CTL_FOLLOW_REAL_TIME) while
+   * work outside the tasks (a blocking job) takes real time. */
+  int follow_real_time;
 } sim_loop;
 
 /* Parse WEFT_SIM_SEED; anything that is not a whole number gives the
@@ -78,7 +85,13 @@ static int sim_create(void **loop_out, const weft_backend_host *host) {
     free(l);
     return -rc;
   }
-  rc = pthread_cond_init(&l->cv, NULL);
+  /* CLOCK_MONOTONIC: the real-time wait of follow_real_time mode must not
+   * jump with the wall clock. */
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  rc = pthread_cond_init(&l->cv, &ca);
+  pthread_condattr_destroy(&ca);
   if (rc != 0) {
     pthread_mutex_destroy(&l->mu);
     free(l);
@@ -131,6 +144,33 @@ static int sim_poll(void *loop, int64_t timeout_ms) {
      * against spurious wake-ups of the condition variable. */
     while (!l->woken)
       pthread_cond_wait(&l->cv, &l->mu);
+  } else if (!l->woken && timeout_ms > 0 && l->follow_real_time) {
+    /* A blocking job is running: it takes real time, so virtual time
+     * follows real time until the job's end wakes this poll. A timer that
+     * falls due meanwhile fires after as many real ms as it asked for, and
+     * one the job itself waits for is not held up by it. */
+    struct timespec start, until;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    until = start;
+    until.tv_sec += (time_t)(timeout_ms / 1000);
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000L;
+    }
+    int rc = 0;
+    while (!l->woken && rc != ETIMEDOUT)
+      rc = pthread_cond_timedwait(&l->cv, &l->mu, &until);
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    uint64_t waited =
+        (uint64_t)(end.tv_sec - start.tv_sec) * 1000000000u +
+        (uint64_t)(end.tv_nsec - start.tv_nsec);
+    uint64_t limit = (uint64_t)timeout_ms * 1000000u;
+    if (rc == ETIMEDOUT || waited > limit)
+      waited = limit; /* land exactly on the deadline asked for */
+    uint64_t now = atomic_load_explicit(&l->now_ns, memory_order_relaxed);
+    atomic_store_explicit(&l->now_ns, now + waited, memory_order_release);
   } else if (!l->woken && timeout_ms > 0) {
     /* Everything waits on a timer: jump to its deadline. Only this thread
      * writes the clock, so a load/store pair is not a lost update. */
@@ -168,6 +208,11 @@ static int sim_ctl(void *loop, int op, void *arg) {
     if (!arg)
       return WEFT_EINVAL;
     *(uint64_t *)arg = l->seed;
+    return 0;
+  case WEFT_BACKEND_CTL_FOLLOW_REAL_TIME:
+    if (!arg)
+      return WEFT_EINVAL;
+    l->follow_real_time = *(const int *)arg != 0;
     return 0;
   default:
     return WEFT_ENOTSUP;

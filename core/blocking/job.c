@@ -47,11 +47,22 @@ static void job_drop(void *state) {
 static const weft_future_vtable job_vtable = {
     sizeof(weft_future_vtable), job_poll, job_drop};
 
+/* On a virtual clock the driver lets time follow real time while a job
+ * runs (see weft__blocking_pool_busy); the last job to finish wakes it
+ * here, whether or not anyone joins the job, so the clock may jump again
+ * at once rather than after the poll's whole timeout. */
+static void wake_driver_when_idle(void *rt) {
+  weft__driver_unpark(weft__runtime_driver(rt));
+}
+
 int weft__blocking_pool_new(weft_runtime *rt, const weft__config *cfg,
                             weft__blocking_pool **out) {
-  (void)rt;
   static const weft__bpool_ops ops = {weft__task_run, weft__task_shutdown};
-  return weft__bpool_create(&ops, cfg, out);
+  int rc = weft__bpool_create(&ops, cfg, out);
+  weft__driver *d = rt ? weft__runtime_driver(rt) : NULL;
+  if (rc == 0 && d && weft__driver_virtual_clock(d))
+    weft__bpool_on_idle(*out, wake_driver_when_idle, rt);
+  return rc;
 }
 
 int weft_spawn_blocking_with_cleanup(weft_runtime *rt, weft_blocking_fn fn,

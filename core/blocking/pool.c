@@ -150,6 +150,9 @@ struct weft__blocking_pool {
   _Atomic uint64_t avg_job_ns;
   /* Jobs run to completion; relaxed, a counter for metrics. */
   _Atomic uint64_t jobs_done;
+  /* weft__bpool_on_idle's hook; under the lock. */
+  void (*idle_fn)(void *ctx);
+  void *idle_ctx;
 };
 
 /* The reservation made by weft__bpool_admit on this thread, consumed by the
@@ -581,6 +584,10 @@ static void *pool_thread(void *arg) {
       p->running--;
       if (p->shutdown && p->running == 0)
         pthread_cond_broadcast(&p->quiet);
+      /* Under the lock, so that shutdown (which clears the hook) never
+       * races a call into a runtime being freed. */
+      if (p->idle_fn && p->running == 0 && p->queued == 0)
+        p->idle_fn(p->idle_ctx);
       continue;
     }
     if (p->shutdown)
@@ -811,6 +818,7 @@ unsigned weft__bpool_peak_threads(const weft__blocking_pool *p) {
 
 int weft__blocking_pool_shutdown(weft__blocking_pool *p, int64_t timeout_ms) {
   pthread_mutex_lock(&p->mu);
+  p->idle_fn = NULL;
   if (!p->shutdown) {
     p->shutdown = 1;
     atomic_store_explicit(&p->closing, 1, memory_order_release);
@@ -884,4 +892,19 @@ void weft__blocking_pool_metrics(const weft__blocking_pool *p,
   WEFT__FILL(blocking_queue_depth, depth);
   WEFT__FILL(blocking_jobs_done, done);
 #undef WEFT__FILL
+}
+
+void weft__bpool_on_idle(weft__blocking_pool *p, void (*fn)(void *ctx),
+                         void *ctx) {
+  pthread_mutex_lock(&p->mu);
+  p->idle_fn = fn;
+  p->idle_ctx = ctx;
+  pthread_mutex_unlock(&p->mu);
+}
+
+int weft__blocking_pool_busy(weft__blocking_pool *p) {
+  pthread_mutex_lock(&p->mu);
+  int busy = p->queued > 0 || p->running > 0;
+  pthread_mutex_unlock(&p->mu);
+  return busy;
 }

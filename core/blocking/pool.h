@@ -62,6 +62,14 @@ int weft__bpool_wait_room(weft__blocking_pool *p, weft__bpool_waiter *wt,
 void weft__bpool_cancel_wait(weft__blocking_pool *p, weft__bpool_waiter *wt,
                              int used_room);
 
+/* Call `fn(ctx)` each time the last queued or running job finishes (on the
+ * pool thread, under the pool's lock, so `fn` must be short and must not
+ * call back into the pool). Shutdown clears it first, so `fn` is never
+ * called after weft__blocking_pool_shutdown returns. The runtime sets it
+ * only on a backend with a virtual clock (see weft__blocking_pool_busy). */
+void weft__bpool_on_idle(weft__blocking_pool *p, void (*fn)(void *ctx),
+                         void *ctx);
+
 /* 1 once the pool is shutting down; tokens of running jobs read it. */
 int weft__bpool_is_shutdown(const weft__blocking_pool *p);
 

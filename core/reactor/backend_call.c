@@ -165,3 +165,7 @@ uint64_t weft__backend_now_ns(const weft_backend *be, void *loop) {
     return be->now_ns(loop);
   return weft__now_ns();
 }
+
+int weft__backend_has_clock(const weft_backend *be) {
+  return HAS(be, now_ns);
+}

@@ -176,6 +176,7 @@ int weft__driver_new_with(weft_runtime *rt, const weft_backend *be,
     return rc;
   }
   d->attached = attach_loop != NULL;
+  d->virtual_clock = weft__backend_has_clock(d->be);
   weft__wheel_init(&d->wheel, weft__driver_now_ns(d) / NS_PER_MS);
   *out = d;
   return 0;
@@ -349,6 +350,21 @@ int weft__driver_turn(weft__driver *d, int64_t timeout_ms) {
   if (fired)
     timeout_ms = 0;
 
+  /* A virtual clock follows real time while a blocking job is queued or
+   * running (the job takes real time no jump can skip); the job's end
+   * wakes the poll (job.c), and the next turn lets the clock jump again.
+   * The check comes after in_turn was set, so a job ending from here on
+   * unparks this very poll. */
+  weft__blocking_pool *pool =
+      d->virtual_clock && d->rt ? weft__runtime_blocking_pool(d->rt) : NULL;
+  if (pool) {
+    int busy = weft__blocking_pool_busy(pool);
+    if (busy != d->following_real_time &&
+        weft__backend_ctl(d->be, d->loop, WEFT_BACKEND_CTL_FOLLOW_REAL_TIME,
+                          &busy) == 0)
+      d->following_real_time = busy;
+  }
+
   pthread_mutex_lock(&d->mu);
   uint64_t now = weft__driver_now_ns(d);
   int64_t t = timeout_to(d, now);
@@ -386,6 +402,10 @@ int weft__driver_turn(weft__driver *d, int64_t timeout_ms) {
   if (n < 0)
     return n;
   return n + fired;
+}
+
+int weft__driver_virtual_clock(const weft__driver *d) {
+  return d->virtual_clock;
 }
 
 int weft__driver_fire_timers(weft__driver *d) {

@@ -39,6 +39,8 @@ struct weft__driver {
    * thread reads it with acquire in the host callbacks, without the lock. */
   _Atomic(weft__signal_hub *) signals;
   int attached;              /* attach mode: no turn, wakes always go out */
+  int virtual_clock;         /* the backend keeps its own clock (sim) */
+  int following_real_time;   /* turn thread: FOLLOW_REAL_TIME last sent */
 };
 
 /* Wake the waker in *w (consuming it) or do nothing for "no waker". The

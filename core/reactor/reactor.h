@@ -62,6 +62,8 @@ int weft__backend_signal_unwatch(const weft_backend *be, void *loop,
                                  int signo);
 int weft__backend_ctl(const weft_backend *be, void *loop, int op, void *arg);
 uint64_t weft__backend_now_ns(const weft_backend *be, void *loop);
+/* 1 if the backend keeps its own clock (virtual time). */
+int weft__backend_has_clock(const weft_backend *be);
 /* 1 if the backend has its own signal_watch. */
 int weft__backend_has_signals(const weft_backend *be);
 

@@ -60,6 +60,13 @@ typedef struct weft_backend_host {
  * asks for a reproducible schedule: the runtime then picks its next ready
  * task with a PRNG seeded by this value instead of in FIFO order. */
 #define WEFT_BACKEND_CTL_SCHED_SEED 3
+/* arg: const int * (1 = on, 0 = off); for a backend with its own clock
+ * (now_ns). Sent by the runtime, on the loop thread, when work outside the
+ * tasks starts or stops taking real time (a blocking job is queued or
+ * running). While on, a virtual clock must follow real time: poll waits
+ * for real, up to its timeout, instead of jumping to the deadline.
+ * Since 0.1. */
+#define WEFT_BACKEND_CTL_FOLLOW_REAL_TIME 4
 
 typedef struct weft_backend {
   /* ---- header, never changes ---- */
