@@ -192,7 +192,8 @@ void weft_mpsc_tx_free(weft_mpsc_tx *tx) {
   if (!tx)
     return;
   weft__mpsc *ch = tx->ch;
-  weft__wakebatch b = {0};
+  weft__wakebatch b;
+  weft__wakebatch_init(&b);
   pthread_mutex_lock(&ch->lock);
   waiter_leave(ch, &tx->w, &b);
   int last = --ch->senders == 0;
@@ -216,7 +217,8 @@ static int send_step(weft__mpsc *ch, weft__waiter *w, weft_context *cx,
   weft_waker rxw = {0};
   pthread_mutex_lock(&ch->lock);
   if (ch->closed) {
-    weft__wakebatch b = {0};
+    weft__wakebatch b;
+    weft__wakebatch_init(&b);
     waiter_leave(ch, w, &b); /* closed: grant_slots hands out nothing */
     pthread_mutex_unlock(&ch->lock);
     *rc = WEFT_ECLOSED;
@@ -274,7 +276,8 @@ weft_poll weft_mpsc_poll_send(weft_mpsc_tx *tx, weft_context *cx,
 void weft_mpsc_send_cancel(weft_mpsc_tx *tx) {
   if (!tx)
     return;
-  weft__wakebatch b = {0};
+  weft__wakebatch b;
+  weft__wakebatch_init(&b);
   pthread_mutex_lock(&tx->ch->lock);
   waiter_leave(tx->ch, &tx->w, &b);
   pthread_mutex_unlock(&tx->ch->lock);
@@ -311,7 +314,8 @@ static weft_poll send_fut_poll(void *state, weft_context *cx, void *out) {
 
 static void send_fut_drop(void *state) {
   send_fut *s = state;
-  weft__wakebatch b = {0};
+  weft__wakebatch b;
+  weft__wakebatch_init(&b);
   pthread_mutex_lock(&s->ch->lock);
   waiter_leave(s->ch, &s->w, &b);
   pthread_mutex_unlock(&s->ch->lock);
@@ -333,7 +337,8 @@ int weft_mpsc_send(weft_mpsc_tx *tx, const void *msg, weft_future **out) {
 
 /* Returns 1 = done (`*rc` set, message in `out` when 0), 0 = waiting. */
 static int recv_step(weft__mpsc *ch, weft_context *cx, void *out, int *rc) {
-  weft__wakebatch b = {0};
+  weft__wakebatch b;
+  weft__wakebatch_init(&b);
   pthread_mutex_lock(&ch->lock);
   if (ch->len > 0) {
     ring_pop(ch, out);
@@ -419,7 +424,8 @@ int weft_mpsc_recv(weft_mpsc_rx *rx, weft_future **out) {
 void weft_mpsc_close(weft_mpsc_rx *rx) {
   if (!rx)
     return;
-  weft__wakebatch b = {0};
+  weft__wakebatch b;
+  weft__wakebatch_init(&b);
   pthread_mutex_lock(&rx->ch->lock);
   rx->ch->closed = 1;
   fail_waiters(rx->ch, &b);
@@ -440,7 +446,8 @@ void weft_mpsc_rx_free(weft_mpsc_rx *rx) {
   if (!rx)
     return;
   weft__mpsc *ch = rx->ch;
-  weft__wakebatch b = {0};
+  weft__wakebatch b;
+  weft__wakebatch_init(&b);
   pthread_mutex_lock(&ch->lock);
   ch->closed = 1;
   ch->rx_alive = 0;
