@@ -37,10 +37,10 @@ typedef struct weft__block {
 } weft__block;
 
 void *weft__task_alloc(weft_runtime *rt, size_t size, unsigned char *cls,
-                       weft__worker **origin) {
+                       uint16_t *origin) {
   weft__worker *w = weft__tls_worker;
   *cls = WEFT__ALLOC_MALLOC;
-  *origin = NULL;
+  *origin = 0;
   if (!w || w->rt != rt || size > class_size[WEFT__ALLOC_CLASSES - 1])
     return malloc(size);
   unsigned c = 0;
@@ -64,15 +64,17 @@ void *weft__task_alloc(weft_runtime *rt, size_t size, unsigned char *cls,
       return NULL;
   }
   *cls = (unsigned char)c;
-  *origin = w;
+  *origin = (uint16_t)w->index; /* at most 1024 workers (builder.c) */
   return b;
 }
 
-void weft__task_free_mem(void *mem, unsigned char cls, weft__worker *origin) {
+void weft__task_free_mem(weft_runtime *rt, void *mem, unsigned char cls,
+                         uint16_t origin_index) {
   if (cls == WEFT__ALLOC_MALLOC) {
     free(mem);
     return;
   }
+  weft__worker *origin = &rt->workers[origin_index];
   weft__block *b = mem;
   if (weft__tls_worker == origin) {
     if (origin->free_count[cls] >= CACHE_MAX) {

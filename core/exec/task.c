@@ -14,7 +14,6 @@
  *     the thread holding RUNNING; after COMPLETE, readers of the result
  *     (they saw COMPLETE with acquire);
  *   - `join_waker`: see JOIN_WAKER in task_state.h;
- *   - `parker`: the join handle's holder;
  *   - `qnext`: the holder of the run reference while the task is queued;
  *   - owned-list links: under the owned shard's lock (owned.c).
  */
@@ -33,45 +32,75 @@ WEFT__TLS int weft__tls_budget = 128;
 int weft__task_new(weft_runtime *rt, const weft_future_vtable *vt,
                    const void *state, size_t state_size, size_t output_size,
                    int with_handle, int owned, weft__schedule_fn schedule,
-                   void *sched, const char *file, int line, weft__task **out) {
+                   void *sched, weft_future *boxed, const char *file,
+                   int line, weft__task **out) {
   size_t hdr = WEFT__TASK_HDR;
   size_t ss = WEFT__ROUND(state_size);
-  if (state_size > SIZE_MAX / 2 || output_size > SIZE_MAX / 4)
+  if (state_size > WEFT__TASK_SIZE_MAX || output_size > WEFT__TASK_SIZE_MAX)
     return WEFT_EINVAL;
+  size_t size = hdr + ss + output_size;
+  size_t cold_off = 0;
+  int need_cold = schedule != weft__sched_schedule || boxed ||
+                  rt->slow_poll_ns != 0;
+  if (need_cold) {
+    cold_off = (size + alignof(weft__task_cold) - 1) &
+               ~(alignof(weft__task_cold) - 1);
+    size = cold_off + sizeof(weft__task_cold);
+  }
   unsigned char cls;
-  weft__worker *origin;
-  weft__task *t = weft__task_alloc(rt, hdr + ss + output_size, &cls, &origin);
+  uint16_t origin;
+  weft__task *t = weft__task_alloc(rt, size, &cls, &origin);
   if (!t)
     return WEFT_ENOMEM;
   t->origin = origin;
   t->alloc_class = cls;
+  t->cold_off = (uint32_t)cold_off;
+  if (need_cold) {
+    weft__task_cold *c = weft__task_cold_of(t);
+    c->schedule = schedule == weft__sched_schedule ? NULL : schedule;
+    c->sched = sched;
+    c->boxed = boxed;
+    c->file = file;
+    c->line = line;
+  }
   /* refs: one run reference, plus the owned list, plus the handle. */
   uint64_t refs = 1 + (owned ? 1 : 0) + (with_handle ? 1 : 0);
   weft__ts_init(&t->state, with_handle, refs);
   t->vt = vt;
   if (state_size)
     memcpy(WEFT__TASK_STATE(t), state, state_size);
-  t->schedule = schedule;
-  t->sched = sched;
   t->rt = rt;
   t->qnext = NULL;
   t->owned_prev = t->owned_next = NULL;
   t->id = weft__sched_next_id(rt);
-  t->output = output_size ? (char *)t + hdr + ss : NULL;
-  t->output_size = output_size;
+  t->state_room = (uint32_t)ss;
+  t->output_size = (uint32_t)output_size;
   t->join_waker.data = NULL;
   t->join_waker.vtable = NULL;
   t->result_error = 0;
   t->status = WEFT_JOIN_COMPLETED;
   t->in_owned = 0;
   t->owned = (unsigned char)(owned != 0);
-  t->file = file;
-  t->line = line;
-  t->boxed = NULL;
-  t->parker = NULL;
   weft__sched_task_ref(rt);
   *out = t;
   return 0;
+}
+
+/* Hand a run reference to the task's scheduler. */
+static inline void task_schedule(weft__task *t) {
+  weft__task_cold *c = weft__task_cold_of(t);
+  if (c && c->schedule)
+    c->schedule(c->sched, t);
+  else
+    weft__sched_schedule(t->rt, t);
+}
+
+/* The output room: the task's own, or the boxed future's. */
+static void *task_output(weft__task *t) {
+  weft__task_cold *c = weft__task_cold_of(t);
+  if (c && c->boxed)
+    return weft_future_output(c->boxed);
+  return t->output_size ? (char *)t + WEFT__TASK_HDR + t->state_room : NULL;
 }
 
 void weft__task_dealloc(weft__task *t) {
@@ -84,11 +113,10 @@ void weft__task_dealloc(weft__task *t) {
   }
   if (t->join_waker.vtable)
     t->join_waker.vtable->drop(t->join_waker.data);
-  if (t->boxed)
-    weft_future_free(t->boxed);
-  if (t->parker)
-    weft__parker_unref(t->parker);
-  weft__task_free_mem(t, t->alloc_class, t->origin);
+  weft__task_cold *c = weft__task_cold_of(t);
+  if (c && c->boxed)
+    weft_future_free(c->boxed);
+  weft__task_free_mem(rt, t, t->alloc_class, t->origin);
   weft__sched_task_unref(rt);
 }
 
@@ -132,8 +160,10 @@ static void slow_poll_report(weft__task *t, uint64_t dt) {
   weft_slow_poll_info info;
   info.struct_size = sizeof info;
   info.task_id = t->id;
-  info.spawn_file = t->file;
-  info.spawn_line = t->line;
+  /* Every task of a runtime that reports slow polls has a cold part. */
+  weft__task_cold *c = weft__task_cold_of(t);
+  info.spawn_file = c ? c->file : NULL;
+  info.spawn_line = c ? c->line : 0;
   info.duration_ns = dt;
   rt->cfg.slow_poll_hook(&info, rt->cfg.slow_poll_arg);
 }
@@ -163,14 +193,17 @@ void weft__task_run(weft__task *t) {
   cx.task = t;
   weft_poll r;
   uint64_t slow = t->rt->slow_poll_ns;
+  void *out = t->cold_off ? task_output(t)
+              : t->output_size ? (char *)t + WEFT__TASK_HDR + t->state_room
+                               : NULL;
   if (slow) {
     uint64_t t0 = weft__now_ns();
-    r = t->vt->poll(WEFT__TASK_STATE(t), &cx, t->output);
+    r = t->vt->poll(WEFT__TASK_STATE(t), &cx, out);
     uint64_t dt = weft__now_ns() - t0;
     if (dt > slow)
       slow_poll_report(t, dt);
   } else {
-    r = t->vt->poll(WEFT__TASK_STATE(t), &cx, t->output);
+    r = t->vt->poll(WEFT__TASK_STATE(t), &cx, out);
   }
   weft__tls_task = prev_task;
   weft__tls_rt = prev_rt;
@@ -190,10 +223,10 @@ void weft__task_run(weft__task *t) {
     return;
   case WEFT__TR_NOTIFIED:
     /* Woken during its own poll (a yield): to the back of the queue. */
-    if (t->schedule == weft__sched_schedule)
-      weft__sched_schedule_yield(t->rt, t);
+    if (t->cold_off && weft__task_cold_of(t)->schedule)
+      task_schedule(t);
     else
-      t->schedule(t->sched, t);
+      weft__sched_schedule_yield(t->rt, t);
     return;
   default: /* CANCELLED */
     task_cancel(t);
@@ -232,7 +265,7 @@ static void task_waker_wake(const void *data) {
   weft__task *t = (weft__task *)data;
   switch (weft__ts_notified_by_val(&t->state)) {
   case WEFT__NV_SUBMIT:
-    t->schedule(t->sched, t);
+    task_schedule(t);
     break;
   case WEFT__NV_DEALLOC:
     weft__task_dealloc(t);
@@ -245,7 +278,7 @@ static void task_waker_wake(const void *data) {
 static void task_waker_wake_by_ref(const void *data) {
   weft__task *t = (weft__task *)data;
   if (weft__ts_notified_by_ref(&t->state))
-    t->schedule(t->sched, t);
+    task_schedule(t);
 }
 
 static void task_waker_drop(const void *data) {
@@ -264,23 +297,24 @@ static int vtable_ok(const weft_future_vtable *vt) {
 
 static int spawn_common(weft_runtime *rt, const weft_future_vtable *vt,
                         const void *state, size_t state_size,
-                        size_t output_size, weft_join_handle **handle,
-                        const char *file, int line, weft__task **out) {
+                        size_t output_size, weft_future *boxed,
+                        weft_join_handle **handle, const char *file,
+                        int line, weft__task **out) {
   if (!rt || !vtable_ok(vt) || (!state && state_size))
     return WEFT_EINVAL;
   if (atomic_load_explicit(&rt->shutdown, memory_order_acquire))
     return WEFT_ESHUTDOWN;
   weft__task *t;
   int rc = weft__task_new(rt, vt, state, state_size, output_size,
-                          handle != NULL, 1, weft__sched_schedule, rt, file,
-                          line, &t);
+                          handle != NULL, 1, weft__sched_schedule, rt, boxed,
+                          file, line, &t);
   if (rc)
     return rc;
   rc = weft__owned_insert(rt, t);
   if (rc) {
     /* Closed for shutdown: undo without running the future's drop. */
     weft_runtime *r = t->rt;
-    weft__task_free_mem(t, t->alloc_class, t->origin);
+    weft__task_free_mem(r, t, t->alloc_class, t->origin);
     weft__sched_task_unref(r);
     return rc;
   }
@@ -295,8 +329,8 @@ int weft_spawn_at(weft_runtime *rt, const weft_future_vtable *vtable,
                   const void *state, size_t state_size, size_t output_size,
                   weft_join_handle **handle, const char *file, int line) {
   weft__task *t;
-  int rc = spawn_common(rt, vtable, state, state_size, output_size, handle,
-                        file, line, &t);
+  int rc = spawn_common(rt, vtable, state, state_size, output_size, NULL,
+                        handle, file, line, &t);
   if (rc)
     return rc;
   weft__sched_schedule(rt, t);
@@ -323,13 +357,14 @@ int weft_spawn_future(weft_runtime *rt, weft_future *f,
   if (!f)
     return WEFT_EINVAL;
   weft__task *t;
-  int rc = spawn_common(rt, &boxed_vtable, &f, sizeof f, 0, handle, NULL, 0,
-                        &t);
+  size_t out_size = weft_future_output_size(f);
+  if (out_size > WEFT__TASK_SIZE_MAX)
+    return WEFT_EINVAL;
+  int rc = spawn_common(rt, &boxed_vtable, &f, sizeof f, 0, f, handle, NULL,
+                        0, &t);
   if (rc)
     return rc;
-  t->boxed = f;
-  t->output = weft_future_output(f);
-  t->output_size = weft_future_output_size(f);
+  t->output_size = (uint32_t)out_size;
   weft__sched_schedule(rt, t);
   return 0;
 }
@@ -343,7 +378,8 @@ int weft__task_spawn_custom(weft_runtime *rt, const weft_future_vtable *vt,
     return WEFT_EINVAL;
   weft__task *t;
   int rc = weft__task_new(rt, vt, state, state_size, output_size,
-                          handle != NULL, 0, schedule, sched, file, line, &t);
+                          handle != NULL, 0, schedule, sched, NULL, file,
+                          line, &t);
   if (rc)
     return rc;
   if (handle)
@@ -367,7 +403,7 @@ static void fill_result(weft__task *t, weft_join_result *r) {
   r->status = (weft_join_status)t->status;
   r->error = t->result_error;
   if (t->status == WEFT_JOIN_COMPLETED && t->output_size) {
-    r->output = t->output;
+    r->output = task_output(t);
     r->output_size = t->output_size;
   } else {
     r->output = NULL;
@@ -443,19 +479,20 @@ int weft_join_wait(weft_join_handle *h, int64_t timeout_ms,
     fill_result(t, result);
     return 0;
   }
-  if (!t->parker) {
-    t->parker = weft__parker_new(NULL);
-    if (!t->parker)
-      return WEFT_ENOMEM;
-  }
+  /* A parker per call rather than one kept in the task: the header stays
+   * small, and a waker left behind by a timed-out wait keeps its own
+   * reference to its parker. */
+  weft__parker *p = weft__parker_new(NULL);
+  if (!p)
+    return WEFT_ENOMEM;
   uint64_t deadline =
       timeout_ms < 0 ? 0 : weft__now_ns() + (uint64_t)timeout_ms * 1000000u;
-  weft_waker w = weft__parker_waker(t->parker);
+  weft_waker w = weft__parker_waker(p);
   int rc = 0;
   for (;;) {
     if (can_read_output(t, &w))
       break;
-    if (!weft__parker_wait(t->parker, deadline)) {
+    if (!weft__parker_wait(p, deadline)) {
       if (weft__ts_load(&t->state) & WEFT__TS_COMPLETE)
         break;
       rc = WEFT_ETIMEDOUT;
@@ -463,6 +500,7 @@ int weft_join_wait(weft_join_handle *h, int64_t timeout_ms,
     }
   }
   w.vtable->drop(w.data);
+  weft__parker_unref(p);
   if (rc == 0)
     fill_result(t, result);
   return rc;
@@ -474,14 +512,14 @@ int weft_join_abort(weft_join_handle *h) {
     return WEFT_EINVAL;
   int r = weft__ts_notify_cancel(&t->state);
   if (r == 1) {
-    t->schedule(t->sched, t);
-  } else if (r == 2 && t->schedule != weft__sched_schedule) {
+    task_schedule(t);
+  } else if (r == 2 && t->cold_off && weft__task_cold_of(t)->schedule) {
     /* A custom scheduler (the blocking pool) gets a second run reference
      * for a task still in its queue, so it can drop it at once instead of
      * when a thread reaches it (see core/internal.h). The handle's own
      * reference keeps the task alive across the increment. */
     weft__ts_ref_inc(&t->state);
-    t->schedule(t->sched, t);
+    task_schedule(t);
   }
   return 0;
 }
