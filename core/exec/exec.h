@@ -17,6 +17,8 @@ struct weft__block;
 
 #define WEFT__ALLOC_CLASSES 7
 #define WEFT__ALLOC_MALLOC 0xffu
+/* Block origin of the runtime's cache for spawns from plain threads. */
+#define WEFT__ALLOC_REMOTE 0xffffu
 
 /* A task: one allocation. The header below, then the future's state, then
  * the output room, each aligned to max_align_t, then (only for the tasks
@@ -140,8 +142,19 @@ struct weft__worker {
    * threads push freed blocks on. */
   struct weft__block *free_list[WEFT__ALLOC_CLASSES];
   unsigned free_count[WEFT__ALLOC_CLASSES];
+  /* Blocks of the remote cache freed here, handed back in batches. */
+  struct weft__block *rem_head[WEFT__ALLOC_CLASSES];
+  struct weft__block *rem_tail[WEFT__ALLOC_CLASSES];
+  unsigned rem_count[WEFT__ALLOC_CLASSES];
   alignas(64) _Atomic(struct weft__block *) returned[WEFT__ALLOC_CLASSES];
 };
+
+/* The cache of blocks for tasks spawned from plain threads (alloc.c). */
+typedef struct weft__remote_cache {
+  pthread_mutex_t mu; /* guards free_list: any plain thread may spawn */
+  struct weft__block *free_list[WEFT__ALLOC_CLASSES];
+  alignas(64) _Atomic(struct weft__block *) returned[WEFT__ALLOC_CLASSES];
+} weft__remote_cache;
 
 struct weft_runtime {
   /* One reference for the user's handle plus one per task: the shell of the
@@ -180,6 +193,7 @@ struct weft_runtime {
   pthread_cond_t core_cv;
 
   uint64_t slow_poll_ns; /* 0 = off */
+  alignas(64) weft__remote_cache remote_cache;
   weft__owned_shard owned[WEFT__OWNED_SHARDS];
 };
 
@@ -235,6 +249,8 @@ void *weft__task_alloc(weft_runtime *rt, size_t size, unsigned char *cls,
 void weft__task_free_mem(weft_runtime *rt, void *mem, unsigned char cls,
                          uint16_t origin);
 void weft__alloc_worker_free(weft__worker *w);
+void weft__alloc_remote_init(weft__remote_cache *c);
+void weft__alloc_remote_free(weft__remote_cache *c);
 
 /* owned.c */
 int weft__owned_insert(weft_runtime *rt, weft__task *t); /* 0 or ESHUTDOWN */
