@@ -32,7 +32,8 @@
  *
  * Class sizes are those malloc can serve without waste (a multiple of 16,
  * less the 8-byte chunk header), so a 128-byte chunk holds a task of up to
- * 120 bytes.
+ * 120 bytes, and the small classes are 16 bytes apart, so a cached block is
+ * never much larger than what malloc would have given the task.
  *
  * Memory orders: a pusher writes the block's link and publishes it with a
  * release CAS; the owner's acquire exchange makes the links visible.
@@ -44,8 +45,10 @@
 #define CACHE_MAX 4096u
 #define REMOTE_BATCH 32u
 
-static const size_t class_size[WEFT__ALLOC_CLASSES] = {120, 184, 248, 376,
-                                                          504, 760, 1016};
+/* Fine steps where most tasks are (a 96-byte header and a small future),
+ * coarser above. */
+static const size_t class_size[WEFT__ALLOC_CLASSES] = {
+    120, 136, 152, 184, 248, 376, 504, 760, 1016};
 
 typedef struct weft__block {
   struct weft__block *next;

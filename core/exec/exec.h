@@ -15,7 +15,7 @@ typedef struct weft__parker weft__parker;
 typedef struct weft__worker weft__worker;
 struct weft__block;
 
-#define WEFT__ALLOC_CLASSES 7
+#define WEFT__ALLOC_CLASSES 9
 #define WEFT__ALLOC_MALLOC 0xffu
 /* Block origin of the runtime's cache for spawns from plain threads. */
 #define WEFT__ALLOC_REMOTE 0xffffu
