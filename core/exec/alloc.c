@@ -54,6 +54,22 @@ typedef struct weft__block {
   struct weft__block *next;
 } weft__block;
 
+/* Blocks in a free list were mostly freed on another core, so the first
+ * touch of each is a cache miss (reading its link). Prefetching the next
+ * block when one is taken overlaps that miss with the work done until the
+ * next spawn. */
+static inline void prefetch_block(const weft__block *b) {
+#if defined(__GNUC__) || defined(__clang__)
+  if (b) {
+    /* The header spans two lines, and the spawn writes both. */
+    __builtin_prefetch(b, 1, 3);
+    __builtin_prefetch((const char *)b + 64, 1, 3);
+  }
+#else
+  (void)b;
+#endif
+}
+
 static unsigned class_of(size_t size) {
   unsigned c = 0;
   while (class_size[c] < size)
@@ -67,8 +83,10 @@ static void *remote_alloc(weft_runtime *rt, unsigned c) {
   weft__block *b = rc->free_list[c];
   if (!b) /* Acquire: the links written by the threads that pushed them. */
     b = atomic_exchange_explicit(&rc->returned[c], NULL, memory_order_acquire);
-  if (b)
+  if (b) {
     rc->free_list[c] = b->next;
+    prefetch_block(b->next);
+  }
   pthread_mutex_unlock(&rc->mu);
   return b ? b : malloc(class_size[c]);
 }
@@ -129,6 +147,7 @@ void *weft__task_alloc(weft_runtime *rt, size_t size, unsigned char *cls,
   }
   if (b) {
     w->free_list[c] = b->next;
+    prefetch_block(b->next);
     if (w->free_count[c])
       w->free_count[c]--;
   } else {
