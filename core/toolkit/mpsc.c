@@ -1,7 +1,8 @@
 /* core/toolkit/mpsc.c: multi-producer, single-consumer channels, bounded
  * and unbounded.
  *
- * One mutex guards everything in the channel. Invariants (under `lock`):
+ * One lock (weft__tk_lock, tk.h) guards everything in the channel; nothing
+ * blocks while it is held. Invariants (under `lock`):
  * - `len` messages sit in the ring, oldest at `head`; `ring_cap` slots are
  *   allocated. Bounded: ring_cap == cap, and len + reserved <= cap.
  * - `reserved` counts slots promised to senders that were waiting: when the
@@ -39,7 +40,7 @@ struct weft_mpsc_rx {
 
 typedef struct weft__mpsc {
   /* Touched by every send and receive. */
-  pthread_mutex_t lock;
+  weft__tk_lock lock;
   size_t head, len;
   unsigned char *ring;
   weft_waker rx_waker;
@@ -120,7 +121,6 @@ static void fail_waiters(weft__mpsc *ch, weft__wakebatch *b) {
 
 static void chan_free(weft__mpsc *ch) {
   weft_waker_drop(&ch->rx_waker);
-  pthread_mutex_destroy(&ch->lock);
   if (ch->ring != ch->inline_ring)
     free(ch->ring);
   free(ch);
@@ -137,10 +137,7 @@ static int chan_new(size_t elem_size, size_t cap, weft_mpsc_tx **tx,
   weft__mpsc *ch = calloc(1, sizeof *ch + cap * elem_size);
   if (!ch)
     return WEFT_ENOMEM;
-  if (pthread_mutex_init(&ch->lock, NULL) != 0) {
-    free(ch);
-    return WEFT_ENOMEM;
-  }
+  weft__tk_lock_init(&ch->lock);
   ch->elem_size = (uint32_t)elem_size;
   ch->cap = cap;
   if (cap) {
@@ -175,9 +172,9 @@ int weft_mpsc_tx_clone(weft_mpsc_tx *tx, weft_mpsc_tx **out) {
   if (!t)
     return WEFT_ENOMEM;
   t->ch = tx->ch;
-  pthread_mutex_lock(&tx->ch->lock);
+  weft__tk_lock_acquire(&tx->ch->lock);
   tx->ch->senders++;
-  pthread_mutex_unlock(&tx->ch->lock);
+  weft__tk_lock_release(&tx->ch->lock);
   *out = t;
   return 0;
 }
@@ -202,13 +199,13 @@ void weft_mpsc_tx_free(weft_mpsc_tx *tx) {
   int embedded = tx == &ch->tx0; /* the first sender lives in the channel */
   weft__wakebatch b;
   weft__wakebatch_init(&b);
-  pthread_mutex_lock(&ch->lock);
+  weft__tk_lock_acquire(&ch->lock);
   waiter_leave(ch, &tx->w, &b);
   int last = --ch->senders == 0;
   if (last)
     weft__wakebatch_add(&b, weft__waker_take(&ch->rx_waker));
   int dead = last && !ch->rx_alive;
-  pthread_mutex_unlock(&ch->lock);
+  weft__tk_lock_release(&ch->lock);
   weft__wakebatch_run(&b);
   if (!embedded)
     free(tx);
@@ -224,12 +221,12 @@ void weft_mpsc_tx_free(weft_mpsc_tx *tx) {
 static int send_step(weft__mpsc *ch, weft__waiter *w, weft_context *cx,
                      const void *msg, int *rc) {
   weft_waker rxw = {0};
-  pthread_mutex_lock(&ch->lock);
+  weft__tk_lock_acquire(&ch->lock);
   if (ch->closed) {
     weft__wakebatch b;
     weft__wakebatch_init(&b);
     waiter_leave(ch, w, &b); /* closed: grant_slots hands out nothing */
-    pthread_mutex_unlock(&ch->lock);
+    weft__tk_lock_release(&ch->lock);
     *rc = WEFT_ECLOSED;
     return 1;
   }
@@ -240,29 +237,29 @@ static int send_step(weft__mpsc *ch, weft__waiter *w, weft_context *cx,
     /* Still waiting for a slot. */
     if (cx)
       weft__waker_store(&w->waker, cx);
-    pthread_mutex_unlock(&ch->lock);
+    weft__tk_lock_release(&ch->lock);
     return 0;
   } else if (ch->cap == 0) {
     if (ch->len == ch->ring_cap && ring_grow(ch) != 0) {
-      pthread_mutex_unlock(&ch->lock);
+      weft__tk_lock_release(&ch->lock);
       *rc = WEFT_ENOMEM;
       return 1;
     }
   } else if (ch->senders_waiting.head || ch->len + ch->reserved >= ch->cap) {
     if (!cx) {
-      pthread_mutex_unlock(&ch->lock);
+      weft__tk_lock_release(&ch->lock);
       *rc = WEFT_EAGAIN;
       return 1;
     }
     w->state = WEFT__W_IDLE;
     weft__waker_store(&w->waker, cx);
     weft__wlist_push(&ch->senders_waiting, w);
-    pthread_mutex_unlock(&ch->lock);
+    weft__tk_lock_release(&ch->lock);
     return 0;
   }
   ring_push(ch, msg);
   rxw = weft__waker_take(&ch->rx_waker);
-  pthread_mutex_unlock(&ch->lock);
+  weft__tk_lock_release(&ch->lock);
   weft_waker_wake(&rxw);
   *rc = 0;
   return 1;
@@ -287,9 +284,9 @@ void weft_mpsc_send_cancel(weft_mpsc_tx *tx) {
     return;
   weft__wakebatch b;
   weft__wakebatch_init(&b);
-  pthread_mutex_lock(&tx->ch->lock);
+  weft__tk_lock_acquire(&tx->ch->lock);
   waiter_leave(tx->ch, &tx->w, &b);
-  pthread_mutex_unlock(&tx->ch->lock);
+  weft__tk_lock_release(&tx->ch->lock);
   weft__wakebatch_run(&b);
 }
 
@@ -325,9 +322,9 @@ static void send_fut_drop(void *state) {
   send_fut *s = state;
   weft__wakebatch b;
   weft__wakebatch_init(&b);
-  pthread_mutex_lock(&s->ch->lock);
+  weft__tk_lock_acquire(&s->ch->lock);
   waiter_leave(s->ch, &s->w, &b);
-  pthread_mutex_unlock(&s->ch->lock);
+  weft__tk_lock_release(&s->ch->lock);
   weft__wakebatch_run(&b);
 }
 
@@ -348,27 +345,27 @@ int weft_mpsc_send(weft_mpsc_tx *tx, const void *msg, weft_future **out) {
 static int recv_step(weft__mpsc *ch, weft_context *cx, void *out, int *rc) {
   weft__wakebatch b;
   weft__wakebatch_init(&b);
-  pthread_mutex_lock(&ch->lock);
+  weft__tk_lock_acquire(&ch->lock);
   if (ch->len > 0) {
     ring_pop(ch, out);
     grant_slots(ch, &b);
-    pthread_mutex_unlock(&ch->lock);
+    weft__tk_lock_release(&ch->lock);
     weft__wakebatch_run(&b);
     *rc = 0;
     return 1;
   }
   if (ch->closed || ch->senders == 0) {
-    pthread_mutex_unlock(&ch->lock);
+    weft__tk_lock_release(&ch->lock);
     *rc = WEFT_ECLOSED;
     return 1;
   }
   if (!cx) {
-    pthread_mutex_unlock(&ch->lock);
+    weft__tk_lock_release(&ch->lock);
     *rc = WEFT_EAGAIN;
     return 1;
   }
   weft__waker_store(&ch->rx_waker, cx);
-  pthread_mutex_unlock(&ch->lock);
+  weft__tk_lock_release(&ch->lock);
   return 0;
 }
 
@@ -413,9 +410,9 @@ static weft_poll recv_fut_poll(void *state, weft_context *cx, void *out) {
  * receive only has to let go of the waker it left behind. */
 static void recv_fut_drop(void *state) {
   recv_fut *r = state;
-  pthread_mutex_lock(&r->ch->lock);
+  weft__tk_lock_acquire(&r->ch->lock);
   weft_waker w = weft__waker_take(&r->ch->rx_waker);
-  pthread_mutex_unlock(&r->ch->lock);
+  weft__tk_lock_release(&r->ch->lock);
   weft_waker_drop(&w);
 }
 
@@ -435,19 +432,19 @@ void weft_mpsc_close(weft_mpsc_rx *rx) {
     return;
   weft__wakebatch b;
   weft__wakebatch_init(&b);
-  pthread_mutex_lock(&rx->ch->lock);
+  weft__tk_lock_acquire(&rx->ch->lock);
   rx->ch->closed = 1;
   fail_waiters(rx->ch, &b);
-  pthread_mutex_unlock(&rx->ch->lock);
+  weft__tk_lock_release(&rx->ch->lock);
   weft__wakebatch_run(&b);
 }
 
 size_t weft_mpsc_len(const weft_mpsc_rx *rx) {
   if (!rx)
     return 0;
-  pthread_mutex_lock(&rx->ch->lock);
+  weft__tk_lock_acquire(&rx->ch->lock);
   size_t n = rx->ch->len;
-  pthread_mutex_unlock(&rx->ch->lock);
+  weft__tk_lock_release(&rx->ch->lock);
   return n;
 }
 
@@ -457,14 +454,14 @@ void weft_mpsc_rx_free(weft_mpsc_rx *rx) {
   weft__mpsc *ch = rx->ch;
   weft__wakebatch b;
   weft__wakebatch_init(&b);
-  pthread_mutex_lock(&ch->lock);
+  weft__tk_lock_acquire(&ch->lock);
   ch->closed = 1;
   ch->rx_alive = 0;
   fail_waiters(ch, &b);
   ch->len = 0; /* queued messages are discarded: they are plain bytes */
   weft_waker_drop(&ch->rx_waker);
   int dead = ch->senders == 0;
-  pthread_mutex_unlock(&ch->lock);
+  weft__tk_lock_release(&ch->lock);
   weft__wakebatch_run(&b);
   if (dead)
     chan_free(ch);
