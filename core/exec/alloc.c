@@ -31,8 +31,8 @@
  * at a time. Blocks waiting in a worker's chain are freed with the shell.
  *
  * Class sizes are those malloc can serve without waste (a multiple of 16,
- * less the 8-byte chunk header), so a 128-byte chunk holds a task of up to
- * 120 bytes, and the small classes are 16 bytes apart, so a cached block is
+ * less the 8-byte chunk header), so a 112-byte chunk holds a task of up to
+ * 104 bytes, and the small classes are 16 bytes apart, so a cached block is
  * never much larger than what malloc would have given the task.
  *
  * Memory orders: a pusher writes the block's link and publishes it with a
@@ -48,7 +48,7 @@
 /* Fine steps where most tasks are (a 96-byte header and a small future),
  * coarser above. */
 static const size_t class_size[WEFT__ALLOC_CLASSES] = {
-    120, 136, 152, 184, 248, 376, 504, 760, 1016};
+    104, 120, 136, 152, 184, 248, 376, 504, 760, 1016};
 
 typedef struct weft__block {
   struct weft__block *next;

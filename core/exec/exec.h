@@ -15,22 +15,39 @@ typedef struct weft__parker weft__parker;
 typedef struct weft__worker weft__worker;
 struct weft__block;
 
-#define WEFT__ALLOC_CLASSES 9
+#define WEFT__ALLOC_CLASSES 10
 #define WEFT__ALLOC_MALLOC 0xffu
 /* Block origin of the runtime's cache for spawns from plain threads. */
 #define WEFT__ALLOC_REMOTE 0xffffu
 
-/* A task: one allocation. The header below, then the future's state, then
- * the output room, each aligned to max_align_t, then (only for the tasks
- * that need it) the cold part. The header is kept at 96 bytes so that a
- * task with a small future fits a 128-byte block: fields that most tasks
- * never use live in the cold part, sizes are 32-bit, and the block's
- * origin is a worker index. */
-/* The future's state sits right after the header. */
-#define WEFT__TASK_HDR                                                       \
-  ((sizeof(struct weft__task) + alignof(max_align_t) - 1) &                  \
-   ~(alignof(max_align_t) - 1))
-#define WEFT__TASK_STATE(t) ((void *)((char *)(t) + WEFT__TASK_HDR))
+/* A task: one allocation. The header below, then (tasks with a join handle
+ * only) the join part, then the future's state, then the output room, each
+ * aligned to max_align_t, then (only for the tasks that need it) the cold
+ * part. The header is kept at 80 bytes so that a detached task with a
+ * 16-byte future fits a 112-byte malloc chunk: what only a join handle
+ * reads lives in the join part, fields that most tasks never use live in
+ * the cold part, sizes are 32-bit, and the block's origin is a worker
+ * index. */
+#define WEFT__ROUND_MAX_ALIGN(x)                                             \
+  (((x) + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1))
+#define WEFT__TASK_HDR WEFT__ROUND_MAX_ALIGN(sizeof(struct weft__task))
+#define WEFT__TASK_JOIN_ROOM WEFT__ROUND_MAX_ALIGN(sizeof(weft__task_join))
+/* Where the future's state starts. */
+#define WEFT__TASK_STATE_OFF(t)                                              \
+  (WEFT__TASK_HDR + ((t)->has_join ? WEFT__TASK_JOIN_ROOM : 0))
+#define WEFT__TASK_STATE(t) ((void *)((char *)(t) + WEFT__TASK_STATE_OFF(t)))
+
+/* What the join handle reads, present only in tasks spawned with one. */
+typedef struct weft__task_join {
+  /* The join waker: owned by the join side while JOIN_WAKER is clear, by
+   * the runner side while it is set (see task_state.h). */
+  weft_waker waker;
+  /* Written by the RUNNING holder before COMPLETE, read after it. */
+  /* 0, or the error: set by weft_task_fail during a poll (FAILED), or
+   * WEFT_ECANCELED by a cancellation. */
+  int error;
+  unsigned char status; /* weft_join_status */
+} weft__task_join;
 /* The largest future state and output room a task takes (sizes are kept in
  * 32 bits). */
 #define WEFT__TASK_SIZE_MAX ((size_t)1 << 30)
@@ -44,29 +61,22 @@ struct weft__task {
   /* Links in the list of owned tasks, under the shard's lock. */
   struct weft__task *owned_prev, *owned_next;
   uint64_t id;
-  /* The join waker: owned by the join side while JOIN_WAKER is clear, by
-   * the runner side while it is set (see task_state.h). */
-  weft_waker join_waker;
-  /* Written by the RUNNING holder before COMPLETE, read after it. */
-  /* 0, or the error: set by weft_task_fail during a poll (FAILED), or
-   * WEFT_ECANCELED by a cancellation. */
-  int result_error;
-  unsigned char status;    /* weft_join_status */
+  uint32_t state_room;  /* the future's state, rounded up to max_align_t */
+  uint32_t output_size; /* the output room's (or the boxed future's) */
+  uint32_t cold_off;    /* offset of the cold part, 0 when there is none */
+  uint16_t origin;      /* index of the worker whose cache made the block */
+  unsigned char has_join;  /* immutable: the join part follows the header */
   unsigned char in_owned;  /* under the shard's lock */
   unsigned char owned; /* immutable: the task is tracked by the owned list */
   /* Where the block came from (alloc.c): a class of a worker's cache, or
    * WEFT__ALLOC_MALLOC. */
   unsigned char alloc_class;
-  uint32_t state_room;  /* the future's state, rounded up to max_align_t */
-  uint32_t output_size; /* the output room's (or the boxed future's) */
-  uint32_t cold_off;    /* offset of the cold part, 0 when there is none */
-  uint16_t origin;      /* index of the worker whose cache made the block */
 };
 
 #if UINTPTR_MAX == UINT64_MAX
-_Static_assert(sizeof(struct weft__task) <= 96,
-               "the task header must leave a 128-byte block room for a "
-               "16-byte future (see idle_tasks in docs/benchmarks.md)");
+_Static_assert(sizeof(struct weft__task) <= 80,
+               "the task header must leave a 112-byte malloc chunk room for "
+               "a 16-byte future (see idle_tasks in docs/benchmarks.md)");
 #endif
 
 /* What only some tasks need, at the end of their allocation: tasks with a
@@ -79,6 +89,11 @@ typedef struct weft__task_cold {
   const char *file;   /* the spawn site, when slow polls are reported */
   int line;
 } weft__task_cold;
+
+/* Only for a task with has_join set. */
+static inline weft__task_join *weft__task_join_of(const weft__task *t) {
+  return (weft__task_join *)((char *)t + WEFT__TASK_HDR);
+}
 
 static inline weft__task_cold *weft__task_cold_of(const weft__task *t) {
   return t->cold_off ? (weft__task_cold *)((char *)t + t->cold_off) : NULL;

@@ -10,10 +10,12 @@
  *                                  +--READY / cancelled--> complete
  *
  * Who may touch which field:
- *   - the future's state, `output`, `status`, `result_error`:
+ *   - the future's state, `output`, the join part's `status` and `error`:
  *     the thread holding RUNNING; after COMPLETE, readers of the result
  *     (they saw COMPLETE with acquire);
- *   - `join_waker`: see JOIN_WAKER in task_state.h;
+ *   - the join part's `waker`: see JOIN_WAKER in task_state.h;
+ * A detached task has no join part: nobody could read its result, so its
+ * status and error are not kept.
  *   - `qnext`: the holder of the run reference while the task is queued;
  *   - owned-list links: under the owned shard's lock (owned.c).
  */
@@ -34,7 +36,7 @@ int weft__task_new(weft_runtime *rt, const weft_future_vtable *vt,
                    int with_handle, int owned, weft__schedule_fn schedule,
                    void *sched, weft_future *boxed, const char *file,
                    int line, weft__task **out) {
-  size_t hdr = WEFT__TASK_HDR;
+  size_t hdr = WEFT__TASK_HDR + (with_handle ? WEFT__TASK_JOIN_ROOM : 0);
   size_t ss = WEFT__ROUND(state_size);
   if (state_size > WEFT__TASK_SIZE_MAX || output_size > WEFT__TASK_SIZE_MAX)
     return WEFT_EINVAL;
@@ -54,6 +56,7 @@ int weft__task_new(weft_runtime *rt, const weft_future_vtable *vt,
     return WEFT_ENOMEM;
   t->origin = origin;
   t->alloc_class = cls;
+  t->has_join = (unsigned char)(with_handle != 0);
   t->cold_off = (uint32_t)cold_off;
   if (need_cold) {
     weft__task_cold *c = weft__task_cold_of(t);
@@ -75,10 +78,13 @@ int weft__task_new(weft_runtime *rt, const weft_future_vtable *vt,
   t->id = weft__sched_next_id(rt);
   t->state_room = (uint32_t)ss;
   t->output_size = (uint32_t)output_size;
-  t->join_waker.data = NULL;
-  t->join_waker.vtable = NULL;
-  t->result_error = 0;
-  t->status = WEFT_JOIN_COMPLETED;
+  if (with_handle) {
+    weft__task_join *j = weft__task_join_of(t);
+    j->waker.data = NULL;
+    j->waker.vtable = NULL;
+    j->error = 0;
+    j->status = WEFT_JOIN_COMPLETED;
+  }
   t->in_owned = 0;
   t->owned = (unsigned char)(owned != 0);
   weft__sched_task_ref(rt);
@@ -100,7 +106,9 @@ static void *task_output(weft__task *t) {
   weft__task_cold *c = weft__task_cold_of(t);
   if (c && c->boxed)
     return weft_future_output(c->boxed);
-  return t->output_size ? (char *)t + WEFT__TASK_HDR + t->state_room : NULL;
+  return t->output_size
+             ? (char *)t + WEFT__TASK_STATE_OFF(t) + t->state_room
+             : NULL;
 }
 
 void weft__task_dealloc(weft__task *t) {
@@ -111,8 +119,10 @@ void weft__task_dealloc(weft__task *t) {
      * its future is dropped here so that nothing leaks. */
     t->vt->drop(WEFT__TASK_STATE(t));
   }
-  if (t->join_waker.vtable)
-    t->join_waker.vtable->drop(t->join_waker.data);
+  if (t->has_join && weft__task_join_of(t)->waker.vtable) {
+    weft_waker *jw = &weft__task_join_of(t)->waker;
+    jw->vtable->drop(jw->data);
+  }
   weft__task_cold *c = weft__task_cold_of(t);
   if (c && c->boxed)
     weft_future_free(c->boxed);
@@ -129,13 +139,15 @@ void weft__task_drop_ref(weft__task *t) {
  * owned list, drop the run reference (and the list's). */
 static void task_complete(weft__task *t) {
   uint64_t snap = weft__ts_to_complete(&t->state);
+  /* JOIN_INTEREST is only ever set on a task with a join part. */
   if ((snap & WEFT__TS_JOIN_INTEREST) && (snap & WEFT__TS_JOIN_WAKER)) {
-    t->join_waker.vtable->wake_by_ref(t->join_waker.data);
+    weft_waker *jw = &weft__task_join_of(t)->waker;
+    jw->vtable->wake_by_ref(jw->data);
     uint64_t after = weft__ts_unset_waker_after_complete(&t->state);
     if (!(after & WEFT__TS_JOIN_INTEREST)) {
       /* The handle went away meanwhile and left the waker to us. */
-      weft_waker w = t->join_waker;
-      t->join_waker.vtable = NULL;
+      weft_waker w = *jw;
+      jw->vtable = NULL;
       w.vtable->drop(w.data);
     }
   }
@@ -150,8 +162,10 @@ static void task_complete(weft__task *t) {
 static void task_cancel(weft__task *t) {
   if (t->vt->drop)
     t->vt->drop(WEFT__TASK_STATE(t));
-  t->status = WEFT_JOIN_CANCELLED;
-  t->result_error = WEFT_ECANCELED;
+  if (t->has_join) {
+    weft__task_join_of(t)->status = WEFT_JOIN_CANCELLED;
+    weft__task_join_of(t)->error = WEFT_ECANCELED;
+  }
   task_complete(t);
 }
 
@@ -194,8 +208,9 @@ void weft__task_run(weft__task *t) {
   weft_poll r;
   uint64_t slow = t->rt->slow_poll_ns;
   void *out = t->cold_off ? task_output(t)
-              : t->output_size ? (char *)t + WEFT__TASK_HDR + t->state_room
-                               : NULL;
+              : t->output_size
+                  ? (char *)t + WEFT__TASK_STATE_OFF(t) + t->state_room
+                  : NULL;
   if (slow) {
     uint64_t t0 = weft__now_ns();
     r = t->vt->poll(WEFT__TASK_STATE(t), &cx, out);
@@ -210,8 +225,8 @@ void weft__task_run(weft__task *t) {
   if (r == WEFT_READY) {
     if (t->vt->drop)
       t->vt->drop(WEFT__TASK_STATE(t));
-    if (t->result_error) /* weft_task_fail was called */
-      t->status = WEFT_JOIN_FAILED;
+    if (t->has_join && weft__task_join_of(t)->error) /* weft_task_fail */
+      weft__task_join_of(t)->status = WEFT_JOIN_FAILED;
     task_complete(t);
     return;
   }
@@ -391,7 +406,10 @@ int weft__task_spawn_custom(weft_runtime *rt, const weft_future_vtable *vt,
 int weft_task_fail(weft_context *cx, int error) {
   if (!cx || !cx->task || error >= 0)
     return WEFT_EINVAL;
-  ((weft__task *)cx->task)->result_error = error;
+  weft__task *t = cx->task;
+  /* A detached task keeps no result: nobody could read it. */
+  if (t->has_join)
+    weft__task_join_of(t)->error = error;
   return 0;
 }
 
@@ -400,9 +418,10 @@ int weft_task_fail(weft_context *cx, int error) {
 static void fill_result(weft__task *t, weft_join_result *r) {
   if (!r)
     return;
-  r->status = (weft_join_status)t->status;
-  r->error = t->result_error;
-  if (t->status == WEFT_JOIN_COMPLETED && t->output_size) {
+  weft__task_join *j = weft__task_join_of(t); /* a handle's task */
+  r->status = (weft_join_status)j->status;
+  r->error = j->error;
+  if (j->status == WEFT_JOIN_COMPLETED && t->output_size) {
     r->output = task_output(t);
     r->output_size = t->output_size;
   } else {
@@ -414,12 +433,13 @@ static void fill_result(weft__task *t, weft_join_result *r) {
 /* Store a clone of `w` as the join waker while the join side owns the
  * field, then hand the field over. Returns 0 or -1 if COMPLETE. */
 static int set_join_waker(weft__task *t, const weft_waker *w) {
-  if (t->join_waker.vtable)
-    t->join_waker.vtable->drop(t->join_waker.data);
-  t->join_waker = w->vtable->clone(w->data);
+  weft_waker *jw = &weft__task_join_of(t)->waker;
+  if (jw->vtable)
+    jw->vtable->drop(jw->data);
+  *jw = w->vtable->clone(w->data);
   if (weft__ts_set_join_waker(&t->state) < 0) {
-    weft_waker old = t->join_waker;
-    t->join_waker.vtable = NULL;
+    weft_waker old = *jw;
+    jw->vtable = NULL;
     old.vtable->drop(old.data);
     return -1;
   }
@@ -435,7 +455,8 @@ static int can_read_output(weft__task *t, const weft_waker *w) {
   if (!(s & WEFT__TS_JOIN_WAKER)) {
     res = set_join_waker(t, w);
   } else {
-    if (t->join_waker.data == w->data && t->join_waker.vtable == w->vtable)
+    const weft_waker *jw = &weft__task_join_of(t)->waker;
+    if (jw->data == w->data && jw->vtable == w->vtable)
       return 0;
     res = weft__ts_unset_waker(&t->state);
     if (res == 0)
@@ -539,9 +560,10 @@ void weft_join_free(weft_join_handle *h) {
   weft__task *t = (weft__task *)h;
   if (!t)
     return;
-  if (weft__ts_join_dropped(&t->state) && t->join_waker.vtable) {
-    weft_waker w = t->join_waker;
-    t->join_waker.vtable = NULL;
+  weft_waker *jw = &weft__task_join_of(t)->waker;
+  if (weft__ts_join_dropped(&t->state) && jw->vtable) {
+    weft_waker w = *jw;
+    jw->vtable = NULL;
     w.vtable->drop(w.data);
   }
   weft__task_drop_ref(t);
