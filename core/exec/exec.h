@@ -15,48 +15,89 @@ typedef struct weft__parker weft__parker;
 typedef struct weft__worker weft__worker;
 struct weft__block;
 
-#define WEFT__ALLOC_CLASSES 7
+#define WEFT__ALLOC_CLASSES 10
 #define WEFT__ALLOC_MALLOC 0xffu
+/* Block origin of the runtime's cache for spawns from plain threads. */
+#define WEFT__ALLOC_REMOTE 0xffffu
 
-/* A task: one allocation. The header below, then the future's state, then
- * the output room, each aligned to max_align_t. */
-/* The future's state sits right after the header. */
-#define WEFT__TASK_HDR                                                       \
-  ((sizeof(struct weft__task) + alignof(max_align_t) - 1) &                  \
-   ~(alignof(max_align_t) - 1))
-#define WEFT__TASK_STATE(t) ((void *)((char *)(t) + WEFT__TASK_HDR))
+/* A task: one allocation. The header below, then (tasks with a join handle
+ * only) the join part, then the future's state, then the output room, each
+ * aligned to max_align_t, then (only for the tasks that need it) the cold
+ * part. The header is kept at 80 bytes so that a detached task with a
+ * 16-byte future fits a 112-byte malloc chunk: what only a join handle
+ * reads lives in the join part, fields that most tasks never use live in
+ * the cold part, sizes are 32-bit, and the block's origin is a worker
+ * index. */
+#define WEFT__ROUND_MAX_ALIGN(x)                                             \
+  (((x) + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1))
+#define WEFT__TASK_HDR WEFT__ROUND_MAX_ALIGN(sizeof(struct weft__task))
+#define WEFT__TASK_JOIN_ROOM WEFT__ROUND_MAX_ALIGN(sizeof(weft__task_join))
+/* Where the future's state starts. */
+#define WEFT__TASK_STATE_OFF(t)                                              \
+  (WEFT__TASK_HDR + ((t)->has_join ? WEFT__TASK_JOIN_ROOM : 0))
+#define WEFT__TASK_STATE(t) ((void *)((char *)(t) + WEFT__TASK_STATE_OFF(t)))
+
+/* What the join handle reads, present only in tasks spawned with one. */
+typedef struct weft__task_join {
+  /* The join waker: owned by the join side while JOIN_WAKER is clear, by
+   * the runner side while it is set (see task_state.h). */
+  weft_waker waker;
+  /* Written by the RUNNING holder before COMPLETE, read after it. */
+  /* 0, or the error: set by weft_task_fail during a poll (FAILED), or
+   * WEFT_ECANCELED by a cancellation. */
+  int error;
+  unsigned char status; /* weft_join_status */
+} weft__task_join;
+/* The largest future state and output room a task takes (sizes are kept in
+ * 32 bits). */
+#define WEFT__TASK_SIZE_MAX ((size_t)1 << 30)
 
 struct weft__task {
   weft__task_state state; /* task_state.h */
   const weft_future_vtable *vt;
-  weft__schedule_fn schedule;
-  void *sched;
   weft_runtime *rt;
   /* Link in the inject queue: written by whoever holds the run ref. */
   struct weft__task *qnext;
   /* Links in the list of owned tasks, under the shard's lock. */
   struct weft__task *owned_prev, *owned_next;
   uint64_t id;
-  void *output; /* the output room, or the boxed future's */
-  size_t output_size;
-  /* The join waker: owned by the join side while JOIN_WAKER is clear, by
-   * the runner side while it is set (see task_state.h). */
-  weft_waker join_waker;
-  /* Written by the RUNNING holder before COMPLETE, read after it. */
-  /* 0, or the error: set by weft_task_fail during a poll (FAILED), or
-   * WEFT_ECANCELED by a cancellation. */
-  int result_error;
-  unsigned char status;    /* weft_join_status */
+  uint32_t state_room;  /* the future's state, rounded up to max_align_t */
+  uint32_t output_size; /* the output room's (or the boxed future's) */
+  uint32_t cold_off;    /* offset of the cold part, 0 when there is none */
+  uint16_t origin;      /* index of the worker whose cache made the block */
+  unsigned char has_join;  /* immutable: the join part follows the header */
   unsigned char in_owned;  /* under the shard's lock */
   unsigned char owned; /* immutable: the task is tracked by the owned list */
-  const char *file;
-  int line;
-  weft_future *boxed; /* weft_spawn_future: freed with the task */
-  weft__parker *parker; /* join side: weft_join_wait's parker */
-  /* Where the block came from (alloc.c): a worker's cache or malloc. */
-  weft__worker *origin;
+  /* Where the block came from (alloc.c): a class of a worker's cache, or
+   * WEFT__ALLOC_MALLOC. */
   unsigned char alloc_class;
 };
+
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(struct weft__task) <= 80,
+               "the task header must leave a 112-byte malloc chunk room for "
+               "a 16-byte future (see idle_tasks in docs/benchmarks.md)");
+#endif
+
+/* What only some tasks need, at the end of their allocation: tasks with a
+ * custom scheduler (the blocking pool), boxed futures, and every task of a
+ * runtime that reports slow polls (the spawn site). Immutable after spawn. */
+typedef struct weft__task_cold {
+  weft__schedule_fn schedule; /* NULL: the runtime's own scheduler */
+  void *sched;
+  weft_future *boxed; /* weft_spawn_future: freed with the task */
+  const char *file;   /* the spawn site, when slow polls are reported */
+  int line;
+} weft__task_cold;
+
+/* Only for a task with has_join set. */
+static inline weft__task_join *weft__task_join_of(const weft__task *t) {
+  return (weft__task_join *)((char *)t + WEFT__TASK_HDR);
+}
+
+static inline weft__task_cold *weft__task_cold_of(const weft__task *t) {
+  return t->cold_off ? (weft__task_cold *)((char *)t + t->cold_off) : NULL;
+}
 
 /* A refcounted thread parker, used as a waker target by weft_join_wait and
  * weft_block_on on plain threads. */
@@ -116,8 +157,19 @@ struct weft__worker {
    * threads push freed blocks on. */
   struct weft__block *free_list[WEFT__ALLOC_CLASSES];
   unsigned free_count[WEFT__ALLOC_CLASSES];
+  /* Blocks of the remote cache freed here, handed back in batches. */
+  struct weft__block *rem_head[WEFT__ALLOC_CLASSES];
+  struct weft__block *rem_tail[WEFT__ALLOC_CLASSES];
+  unsigned rem_count[WEFT__ALLOC_CLASSES];
   alignas(64) _Atomic(struct weft__block *) returned[WEFT__ALLOC_CLASSES];
 };
+
+/* The cache of blocks for tasks spawned from plain threads (alloc.c). */
+typedef struct weft__remote_cache {
+  pthread_mutex_t mu; /* guards free_list: any plain thread may spawn */
+  struct weft__block *free_list[WEFT__ALLOC_CLASSES];
+  alignas(64) _Atomic(struct weft__block *) returned[WEFT__ALLOC_CLASSES];
+} weft__remote_cache;
 
 struct weft_runtime {
   /* One reference for the user's handle plus one per task: the shell of the
@@ -163,6 +215,7 @@ struct weft_runtime {
   pthread_cond_t core_cv;
 
   uint64_t slow_poll_ns; /* 0 = off */
+  alignas(64) weft__remote_cache remote_cache;
   weft__owned_shard owned[WEFT__OWNED_SHARDS];
 };
 
@@ -184,7 +237,8 @@ extern WEFT__TLS int weft__tls_budget;
 int weft__task_new(weft_runtime *rt, const weft_future_vtable *vt,
                    const void *state, size_t state_size, size_t output_size,
                    int with_handle, int owned, weft__schedule_fn schedule,
-                   void *sched, const char *file, int line, weft__task **out);
+                   void *sched, weft_future *boxed, const char *file,
+                   int line, weft__task **out);
 void weft__task_drop_ref(weft__task *t);
 void weft__task_dealloc(weft__task *t);
 extern const weft_waker_vtable weft__task_waker_vtable;
@@ -211,10 +265,14 @@ void weft__sched_ct_park(weft_runtime *rt);
 void weft__sched_ct_wake(weft_runtime *rt);
 
 /* alloc.c */
+/* `cls` and `origin` say where the block came from, for the free. */
 void *weft__task_alloc(weft_runtime *rt, size_t size, unsigned char *cls,
-                       weft__worker **origin);
-void weft__task_free_mem(void *mem, unsigned char cls, weft__worker *origin);
+                       uint16_t *origin);
+void weft__task_free_mem(weft_runtime *rt, void *mem, unsigned char cls,
+                         uint16_t origin);
 void weft__alloc_worker_free(weft__worker *w);
+void weft__alloc_remote_init(weft__remote_cache *c);
+void weft__alloc_remote_free(weft__remote_cache *c);
 
 /* owned.c */
 int weft__owned_insert(weft_runtime *rt, weft__task *t); /* 0 or ESHUTDOWN */

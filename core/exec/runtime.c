@@ -36,6 +36,7 @@ static void runtime_destroy_shell(weft_runtime *rt) {
   }
   for (unsigned i = 0; i < WEFT__OWNED_SHARDS; i++)
     pthread_mutex_destroy(&rt->owned[i].mu);
+  weft__alloc_remote_free(&rt->remote_cache);
   pthread_mutex_destroy(&rt->inject_mu);
   pthread_mutex_destroy(&rt->idle_mu);
   pthread_mutex_destroy(&rt->life_mu);
@@ -91,6 +92,7 @@ static int runtime_create(weft__config *cfg, weft_runtime **out) {
     pthread_cond_init(&w->park_cv, NULL);
   }
   pthread_mutex_init(&rt->inject_mu, NULL);
+  weft__alloc_remote_init(&rt->remote_cache);
   pthread_mutex_init(&rt->idle_mu, NULL);
   pthread_mutex_init(&rt->life_mu, NULL);
   pthread_cond_init(&rt->core_cv, NULL);

@@ -10,11 +10,12 @@
  *                                  +--READY / cancelled--> complete
  *
  * Who may touch which field:
- *   - the future's state, `output`, `status`, `result_error`:
+ *   - the future's state, `output`, the join part's `status` and `error`:
  *     the thread holding RUNNING; after COMPLETE, readers of the result
  *     (they saw COMPLETE with acquire);
- *   - `join_waker`: see JOIN_WAKER in task_state.h;
- *   - `parker`: the join handle's holder;
+ *   - the join part's `waker`: see JOIN_WAKER in task_state.h;
+ * A detached task has no join part: nobody could read its result, so its
+ * status and error are not kept.
  *   - `qnext`: the holder of the run reference while the task is queued;
  *   - owned-list links: under the owned shard's lock (owned.c).
  */
@@ -33,45 +34,81 @@ WEFT__TLS int weft__tls_budget = 128;
 int weft__task_new(weft_runtime *rt, const weft_future_vtable *vt,
                    const void *state, size_t state_size, size_t output_size,
                    int with_handle, int owned, weft__schedule_fn schedule,
-                   void *sched, const char *file, int line, weft__task **out) {
-  size_t hdr = WEFT__TASK_HDR;
+                   void *sched, weft_future *boxed, const char *file,
+                   int line, weft__task **out) {
+  size_t hdr = WEFT__TASK_HDR + (with_handle ? WEFT__TASK_JOIN_ROOM : 0);
   size_t ss = WEFT__ROUND(state_size);
-  if (state_size > SIZE_MAX / 2 || output_size > SIZE_MAX / 4)
+  if (state_size > WEFT__TASK_SIZE_MAX || output_size > WEFT__TASK_SIZE_MAX)
     return WEFT_EINVAL;
+  size_t size = hdr + ss + output_size;
+  size_t cold_off = 0;
+  int need_cold = schedule != weft__sched_schedule || boxed ||
+                  rt->slow_poll_ns != 0;
+  if (need_cold) {
+    cold_off = (size + alignof(weft__task_cold) - 1) &
+               ~(alignof(weft__task_cold) - 1);
+    size = cold_off + sizeof(weft__task_cold);
+  }
   unsigned char cls;
-  weft__worker *origin;
-  weft__task *t = weft__task_alloc(rt, hdr + ss + output_size, &cls, &origin);
+  uint16_t origin;
+  weft__task *t = weft__task_alloc(rt, size, &cls, &origin);
   if (!t)
     return WEFT_ENOMEM;
   t->origin = origin;
   t->alloc_class = cls;
+  t->has_join = (unsigned char)(with_handle != 0);
+  t->cold_off = (uint32_t)cold_off;
+  if (need_cold) {
+    weft__task_cold *c = weft__task_cold_of(t);
+    c->schedule = schedule == weft__sched_schedule ? NULL : schedule;
+    c->sched = sched;
+    c->boxed = boxed;
+    c->file = file;
+    c->line = line;
+  }
   /* refs: one run reference, plus the owned list, plus the handle. */
   uint64_t refs = 1 + (owned ? 1 : 0) + (with_handle ? 1 : 0);
   weft__ts_init(&t->state, with_handle, refs);
   t->vt = vt;
   if (state_size)
     memcpy(WEFT__TASK_STATE(t), state, state_size);
-  t->schedule = schedule;
-  t->sched = sched;
   t->rt = rt;
   t->qnext = NULL;
   t->owned_prev = t->owned_next = NULL;
   t->id = weft__sched_next_id(rt);
-  t->output = output_size ? (char *)t + hdr + ss : NULL;
-  t->output_size = output_size;
-  t->join_waker.data = NULL;
-  t->join_waker.vtable = NULL;
-  t->result_error = 0;
-  t->status = WEFT_JOIN_COMPLETED;
+  t->state_room = (uint32_t)ss;
+  t->output_size = (uint32_t)output_size;
+  if (with_handle) {
+    weft__task_join *j = weft__task_join_of(t);
+    j->waker.data = NULL;
+    j->waker.vtable = NULL;
+    j->error = 0;
+    j->status = WEFT_JOIN_COMPLETED;
+  }
   t->in_owned = 0;
   t->owned = (unsigned char)(owned != 0);
-  t->file = file;
-  t->line = line;
-  t->boxed = NULL;
-  t->parker = NULL;
   weft__sched_task_ref(rt);
   *out = t;
   return 0;
+}
+
+/* Hand a run reference to the task's scheduler. */
+static inline void task_schedule(weft__task *t) {
+  weft__task_cold *c = weft__task_cold_of(t);
+  if (c && c->schedule)
+    c->schedule(c->sched, t);
+  else
+    weft__sched_schedule(t->rt, t);
+}
+
+/* The output room: the task's own, or the boxed future's. */
+static void *task_output(weft__task *t) {
+  weft__task_cold *c = weft__task_cold_of(t);
+  if (c && c->boxed)
+    return weft_future_output(c->boxed);
+  return t->output_size
+             ? (char *)t + WEFT__TASK_STATE_OFF(t) + t->state_room
+             : NULL;
 }
 
 void weft__task_dealloc(weft__task *t) {
@@ -82,13 +119,14 @@ void weft__task_dealloc(weft__task *t) {
      * its future is dropped here so that nothing leaks. */
     t->vt->drop(WEFT__TASK_STATE(t));
   }
-  if (t->join_waker.vtable)
-    t->join_waker.vtable->drop(t->join_waker.data);
-  if (t->boxed)
-    weft_future_free(t->boxed);
-  if (t->parker)
-    weft__parker_unref(t->parker);
-  weft__task_free_mem(t, t->alloc_class, t->origin);
+  if (t->has_join && weft__task_join_of(t)->waker.vtable) {
+    weft_waker *jw = &weft__task_join_of(t)->waker;
+    jw->vtable->drop(jw->data);
+  }
+  weft__task_cold *c = weft__task_cold_of(t);
+  if (c && c->boxed)
+    weft_future_free(c->boxed);
+  weft__task_free_mem(rt, t, t->alloc_class, t->origin);
   weft__sched_task_unref(rt);
 }
 
@@ -101,13 +139,15 @@ void weft__task_drop_ref(weft__task *t) {
  * owned list, drop the run reference (and the list's). */
 static void task_complete(weft__task *t) {
   uint64_t snap = weft__ts_to_complete(&t->state);
+  /* JOIN_INTEREST is only ever set on a task with a join part. */
   if ((snap & WEFT__TS_JOIN_INTEREST) && (snap & WEFT__TS_JOIN_WAKER)) {
-    t->join_waker.vtable->wake_by_ref(t->join_waker.data);
+    weft_waker *jw = &weft__task_join_of(t)->waker;
+    jw->vtable->wake_by_ref(jw->data);
     uint64_t after = weft__ts_unset_waker_after_complete(&t->state);
     if (!(after & WEFT__TS_JOIN_INTEREST)) {
       /* The handle went away meanwhile and left the waker to us. */
-      weft_waker w = t->join_waker;
-      t->join_waker.vtable = NULL;
+      weft_waker w = *jw;
+      jw->vtable = NULL;
       w.vtable->drop(w.data);
     }
   }
@@ -122,8 +162,10 @@ static void task_complete(weft__task *t) {
 static void task_cancel(weft__task *t) {
   if (t->vt->drop)
     t->vt->drop(WEFT__TASK_STATE(t));
-  t->status = WEFT_JOIN_CANCELLED;
-  t->result_error = WEFT_ECANCELED;
+  if (t->has_join) {
+    weft__task_join_of(t)->status = WEFT_JOIN_CANCELLED;
+    weft__task_join_of(t)->error = WEFT_ECANCELED;
+  }
   task_complete(t);
 }
 
@@ -132,8 +174,10 @@ static void slow_poll_report(weft__task *t, uint64_t dt) {
   weft_slow_poll_info info;
   info.struct_size = sizeof info;
   info.task_id = t->id;
-  info.spawn_file = t->file;
-  info.spawn_line = t->line;
+  /* Every task of a runtime that reports slow polls has a cold part. */
+  weft__task_cold *c = weft__task_cold_of(t);
+  info.spawn_file = c ? c->file : NULL;
+  info.spawn_line = c ? c->line : 0;
   info.duration_ns = dt;
   rt->cfg.slow_poll_hook(&info, rt->cfg.slow_poll_arg);
 }
@@ -163,22 +207,26 @@ void weft__task_run(weft__task *t) {
   cx.task = t;
   weft_poll r;
   uint64_t slow = t->rt->slow_poll_ns;
+  void *out = t->cold_off ? task_output(t)
+              : t->output_size
+                  ? (char *)t + WEFT__TASK_STATE_OFF(t) + t->state_room
+                  : NULL;
   if (slow) {
     uint64_t t0 = weft__now_ns();
-    r = t->vt->poll(WEFT__TASK_STATE(t), &cx, t->output);
+    r = t->vt->poll(WEFT__TASK_STATE(t), &cx, out);
     uint64_t dt = weft__now_ns() - t0;
     if (dt > slow)
       slow_poll_report(t, dt);
   } else {
-    r = t->vt->poll(WEFT__TASK_STATE(t), &cx, t->output);
+    r = t->vt->poll(WEFT__TASK_STATE(t), &cx, out);
   }
   weft__tls_task = prev_task;
   weft__tls_rt = prev_rt;
   if (r == WEFT_READY) {
     if (t->vt->drop)
       t->vt->drop(WEFT__TASK_STATE(t));
-    if (t->result_error) /* weft_task_fail was called */
-      t->status = WEFT_JOIN_FAILED;
+    if (t->has_join && weft__task_join_of(t)->error) /* weft_task_fail */
+      weft__task_join_of(t)->status = WEFT_JOIN_FAILED;
     task_complete(t);
     return;
   }
@@ -190,10 +238,10 @@ void weft__task_run(weft__task *t) {
     return;
   case WEFT__TR_NOTIFIED:
     /* Woken during its own poll (a yield): to the back of the queue. */
-    if (t->schedule == weft__sched_schedule)
-      weft__sched_schedule_yield(t->rt, t);
+    if (t->cold_off && weft__task_cold_of(t)->schedule)
+      task_schedule(t);
     else
-      t->schedule(t->sched, t);
+      weft__sched_schedule_yield(t->rt, t);
     return;
   default: /* CANCELLED */
     task_cancel(t);
@@ -232,7 +280,7 @@ static void task_waker_wake(const void *data) {
   weft__task *t = (weft__task *)data;
   switch (weft__ts_notified_by_val(&t->state)) {
   case WEFT__NV_SUBMIT:
-    t->schedule(t->sched, t);
+    task_schedule(t);
     break;
   case WEFT__NV_DEALLOC:
     weft__task_dealloc(t);
@@ -245,7 +293,7 @@ static void task_waker_wake(const void *data) {
 static void task_waker_wake_by_ref(const void *data) {
   weft__task *t = (weft__task *)data;
   if (weft__ts_notified_by_ref(&t->state))
-    t->schedule(t->sched, t);
+    task_schedule(t);
 }
 
 static void task_waker_drop(const void *data) {
@@ -264,23 +312,24 @@ static int vtable_ok(const weft_future_vtable *vt) {
 
 static int spawn_common(weft_runtime *rt, const weft_future_vtable *vt,
                         const void *state, size_t state_size,
-                        size_t output_size, weft_join_handle **handle,
-                        const char *file, int line, weft__task **out) {
+                        size_t output_size, weft_future *boxed,
+                        weft_join_handle **handle, const char *file,
+                        int line, weft__task **out) {
   if (!rt || !vtable_ok(vt) || (!state && state_size))
     return WEFT_EINVAL;
   if (atomic_load_explicit(&rt->shutdown, memory_order_acquire))
     return WEFT_ESHUTDOWN;
   weft__task *t;
   int rc = weft__task_new(rt, vt, state, state_size, output_size,
-                          handle != NULL, 1, weft__sched_schedule, rt, file,
-                          line, &t);
+                          handle != NULL, 1, weft__sched_schedule, rt, boxed,
+                          file, line, &t);
   if (rc)
     return rc;
   rc = weft__owned_insert(rt, t);
   if (rc) {
     /* Closed for shutdown: undo without running the future's drop. */
     weft_runtime *r = t->rt;
-    weft__task_free_mem(t, t->alloc_class, t->origin);
+    weft__task_free_mem(r, t, t->alloc_class, t->origin);
     weft__sched_task_unref(r);
     return rc;
   }
@@ -295,8 +344,8 @@ int weft_spawn_at(weft_runtime *rt, const weft_future_vtable *vtable,
                   const void *state, size_t state_size, size_t output_size,
                   weft_join_handle **handle, const char *file, int line) {
   weft__task *t;
-  int rc = spawn_common(rt, vtable, state, state_size, output_size, handle,
-                        file, line, &t);
+  int rc = spawn_common(rt, vtable, state, state_size, output_size, NULL,
+                        handle, file, line, &t);
   if (rc)
     return rc;
   weft__sched_schedule(rt, t);
@@ -323,13 +372,14 @@ int weft_spawn_future(weft_runtime *rt, weft_future *f,
   if (!f)
     return WEFT_EINVAL;
   weft__task *t;
-  int rc = spawn_common(rt, &boxed_vtable, &f, sizeof f, 0, handle, NULL, 0,
-                        &t);
+  size_t out_size = weft_future_output_size(f);
+  if (out_size > WEFT__TASK_SIZE_MAX)
+    return WEFT_EINVAL;
+  int rc = spawn_common(rt, &boxed_vtable, &f, sizeof f, 0, f, handle, NULL,
+                        0, &t);
   if (rc)
     return rc;
-  t->boxed = f;
-  t->output = weft_future_output(f);
-  t->output_size = weft_future_output_size(f);
+  t->output_size = (uint32_t)out_size;
   weft__sched_schedule(rt, t);
   return 0;
 }
@@ -343,7 +393,8 @@ int weft__task_spawn_custom(weft_runtime *rt, const weft_future_vtable *vt,
     return WEFT_EINVAL;
   weft__task *t;
   int rc = weft__task_new(rt, vt, state, state_size, output_size,
-                          handle != NULL, 0, schedule, sched, file, line, &t);
+                          handle != NULL, 0, schedule, sched, NULL, file,
+                          line, &t);
   if (rc)
     return rc;
   if (handle)
@@ -355,7 +406,10 @@ int weft__task_spawn_custom(weft_runtime *rt, const weft_future_vtable *vt,
 int weft_task_fail(weft_context *cx, int error) {
   if (!cx || !cx->task || error >= 0)
     return WEFT_EINVAL;
-  ((weft__task *)cx->task)->result_error = error;
+  weft__task *t = cx->task;
+  /* A detached task keeps no result: nobody could read it. */
+  if (t->has_join)
+    weft__task_join_of(t)->error = error;
   return 0;
 }
 
@@ -364,10 +418,11 @@ int weft_task_fail(weft_context *cx, int error) {
 static void fill_result(weft__task *t, weft_join_result *r) {
   if (!r)
     return;
-  r->status = (weft_join_status)t->status;
-  r->error = t->result_error;
-  if (t->status == WEFT_JOIN_COMPLETED && t->output_size) {
-    r->output = t->output;
+  weft__task_join *j = weft__task_join_of(t); /* a handle's task */
+  r->status = (weft_join_status)j->status;
+  r->error = j->error;
+  if (j->status == WEFT_JOIN_COMPLETED && t->output_size) {
+    r->output = task_output(t);
     r->output_size = t->output_size;
   } else {
     r->output = NULL;
@@ -378,12 +433,13 @@ static void fill_result(weft__task *t, weft_join_result *r) {
 /* Store a clone of `w` as the join waker while the join side owns the
  * field, then hand the field over. Returns 0 or -1 if COMPLETE. */
 static int set_join_waker(weft__task *t, const weft_waker *w) {
-  if (t->join_waker.vtable)
-    t->join_waker.vtable->drop(t->join_waker.data);
-  t->join_waker = w->vtable->clone(w->data);
+  weft_waker *jw = &weft__task_join_of(t)->waker;
+  if (jw->vtable)
+    jw->vtable->drop(jw->data);
+  *jw = w->vtable->clone(w->data);
   if (weft__ts_set_join_waker(&t->state) < 0) {
-    weft_waker old = t->join_waker;
-    t->join_waker.vtable = NULL;
+    weft_waker old = *jw;
+    jw->vtable = NULL;
     old.vtable->drop(old.data);
     return -1;
   }
@@ -399,7 +455,8 @@ static int can_read_output(weft__task *t, const weft_waker *w) {
   if (!(s & WEFT__TS_JOIN_WAKER)) {
     res = set_join_waker(t, w);
   } else {
-    if (t->join_waker.data == w->data && t->join_waker.vtable == w->vtable)
+    const weft_waker *jw = &weft__task_join_of(t)->waker;
+    if (jw->data == w->data && jw->vtable == w->vtable)
       return 0;
     res = weft__ts_unset_waker(&t->state);
     if (res == 0)
@@ -443,19 +500,20 @@ int weft_join_wait(weft_join_handle *h, int64_t timeout_ms,
     fill_result(t, result);
     return 0;
   }
-  if (!t->parker) {
-    t->parker = weft__parker_new(NULL);
-    if (!t->parker)
-      return WEFT_ENOMEM;
-  }
+  /* A parker per call rather than one kept in the task: the header stays
+   * small, and a waker left behind by a timed-out wait keeps its own
+   * reference to its parker. */
+  weft__parker *p = weft__parker_new(NULL);
+  if (!p)
+    return WEFT_ENOMEM;
   uint64_t deadline =
       timeout_ms < 0 ? 0 : weft__now_ns() + (uint64_t)timeout_ms * 1000000u;
-  weft_waker w = weft__parker_waker(t->parker);
+  weft_waker w = weft__parker_waker(p);
   int rc = 0;
   for (;;) {
     if (can_read_output(t, &w))
       break;
-    if (!weft__parker_wait(t->parker, deadline)) {
+    if (!weft__parker_wait(p, deadline)) {
       if (weft__ts_load(&t->state) & WEFT__TS_COMPLETE)
         break;
       rc = WEFT_ETIMEDOUT;
@@ -463,6 +521,7 @@ int weft_join_wait(weft_join_handle *h, int64_t timeout_ms,
     }
   }
   w.vtable->drop(w.data);
+  weft__parker_unref(p);
   if (rc == 0)
     fill_result(t, result);
   return rc;
@@ -474,14 +533,14 @@ int weft_join_abort(weft_join_handle *h) {
     return WEFT_EINVAL;
   int r = weft__ts_notify_cancel(&t->state);
   if (r == 1) {
-    t->schedule(t->sched, t);
-  } else if (r == 2 && t->schedule != weft__sched_schedule) {
+    task_schedule(t);
+  } else if (r == 2 && t->cold_off && weft__task_cold_of(t)->schedule) {
     /* A custom scheduler (the blocking pool) gets a second run reference
      * for a task still in its queue, so it can drop it at once instead of
      * when a thread reaches it (see core/internal.h). The handle's own
      * reference keeps the task alive across the increment. */
     weft__ts_ref_inc(&t->state);
-    t->schedule(t->sched, t);
+    task_schedule(t);
   }
   return 0;
 }
@@ -501,9 +560,10 @@ void weft_join_free(weft_join_handle *h) {
   weft__task *t = (weft__task *)h;
   if (!t)
     return;
-  if (weft__ts_join_dropped(&t->state) && t->join_waker.vtable) {
-    weft_waker w = t->join_waker;
-    t->join_waker.vtable = NULL;
+  weft_waker *jw = &weft__task_join_of(t)->waker;
+  if (weft__ts_join_dropped(&t->state) && jw->vtable) {
+    weft_waker w = *jw;
+    jw->vtable = NULL;
     w.vtable->drop(w.data);
   }
   weft__task_drop_ref(t);

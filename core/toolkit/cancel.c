@@ -134,7 +134,8 @@ void weft_cancellation_token_free(weft_cancellation_token *tok) {
 int weft_cancellation_token_cancel(weft_cancellation_token *tok) {
   if (!tok)
     return WEFT_EINVAL;
-  weft__wakebatch b = {0};
+  weft__wakebatch b;
+  weft__wakebatch_init(&b);
   pthread_mutex_lock(&tok->tree->lock);
   /* Pre-order walk of the subtree rooted at tok, without recursion, so a
    * deep tree cannot overflow the stack. A cancelled node's subtree is

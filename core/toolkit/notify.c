@@ -54,7 +54,8 @@ static void notify_one_locked(weft_notify *n, weft__wakebatch *b) {
 int weft_notify_one(weft_notify *n) {
   if (!n)
     return WEFT_EINVAL;
-  weft__wakebatch b = {0};
+  weft__wakebatch b;
+  weft__wakebatch_init(&b);
   pthread_mutex_lock(&n->lock);
   notify_one_locked(n, &b);
   pthread_mutex_unlock(&n->lock);
@@ -65,7 +66,8 @@ int weft_notify_one(weft_notify *n) {
 int weft_notify_waiters(weft_notify *n) {
   if (!n)
     return WEFT_EINVAL;
-  weft__wakebatch b = {0};
+  weft__wakebatch b;
+  weft__wakebatch_init(&b);
   pthread_mutex_lock(&n->lock);
   n->gen++;
   weft__waiter *w;
@@ -120,7 +122,8 @@ static weft_poll notified_poll(void *state, weft_context *cx, void *out) {
 static void notified_drop(void *state) {
   notified_fut *f = state;
   weft_notify *n = f->n;
-  weft__wakebatch b = {0};
+  weft__wakebatch b;
+  weft__wakebatch_init(&b);
   if (f->done)
     return;
   pthread_mutex_lock(&n->lock);

@@ -55,7 +55,8 @@ int weft__sema_release(weft__sema *s, size_t n) {
 }
 
 int weft__sema_release_bounded(weft__sema *s, size_t n, size_t total) {
-  weft__wakebatch b = {0};
+  weft__wakebatch b;
+  weft__wakebatch_init(&b);
   pthread_mutex_lock(&s->lock);
   /* Permits still held by waiters that were granted but not yet polled
    * count as held, so `permits` alone is what is free. */
@@ -75,7 +76,8 @@ int weft__sema_release_bounded(weft__sema *s, size_t n, size_t total) {
 }
 
 void weft__sema_close(weft__sema *s) {
-  weft__wakebatch b = {0};
+  weft__wakebatch b;
+  weft__wakebatch_init(&b);
   pthread_mutex_lock(&s->lock);
   s->closed = 1;
   weft__waiter *w;
@@ -132,7 +134,8 @@ static weft_poll acq_poll(void *state, weft_context *cx, void *out) {
 static void acq_drop(void *state) {
   acq_fut *a = state;
   weft__sema *s = a->s;
-  weft__wakebatch b = {0};
+  weft__wakebatch b;
+  weft__wakebatch_init(&b);
   if (a->done)
     return;
   pthread_mutex_lock(&s->lock);

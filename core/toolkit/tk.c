@@ -1,4 +1,6 @@
 /* core/toolkit/tk.c: helpers shared by the toolkit's futures. */
+#include <sched.h>
+
 #include "toolkit/tk.h"
 
 int weft__tk_box(const weft_future_vtable *vt, const void *hdr,
@@ -22,4 +24,26 @@ int weft__tk_box(const weft_future_vtable *vt, const void *hdr,
   if (buf != stackbuf)
     free(buf);
   return rc;
+}
+
+static void tk_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+void weft__tk_lock_wait(weft__tk_lock *l) {
+  for (;;) {
+    for (int i = 0; i < 64; i++) {
+      /* Relaxed: only a hint that the exchange may succeed now. */
+      if (atomic_load_explicit(&l->v, memory_order_relaxed) == 0 &&
+          atomic_exchange_explicit(&l->v, 1, memory_order_acquire) == 0)
+        return;
+      tk_cpu_relax();
+    }
+    /* The holder may have been preempted: let it run. */
+    sched_yield();
+  }
 }

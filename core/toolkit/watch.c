@@ -73,7 +73,8 @@ int weft_watch_send(weft_watch_tx *tx, const void *msg) {
   if (!tx || !msg)
     return WEFT_EINVAL;
   weft__watch *ch = tx->ch;
-  weft__wakebatch b = {0};
+  weft__wakebatch b;
+  weft__wakebatch_init(&b);
   pthread_mutex_lock(&ch->lock);
   memcpy(ch->value, msg, ch->elem_size);
   ch->version++;
@@ -88,7 +89,8 @@ void weft_watch_tx_free(weft_watch_tx *tx) {
   if (!tx)
     return;
   weft__watch *ch = tx->ch;
-  weft__wakebatch b = {0};
+  weft__wakebatch b;
+  weft__wakebatch_init(&b);
   pthread_mutex_lock(&ch->lock);
   ch->tx_alive = 0;
   wake_all(ch, &b);

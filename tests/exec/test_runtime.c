@@ -1,5 +1,6 @@
 /* tests/exec/test_runtime.c: spawn, block_on, builder, metrics, slow-poll
  * detector, coroutine macros, argument checks. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,6 +34,57 @@ static void test_runtime_spawn_and_wait_multi(void **st) {
     assert_true(weft_join_task_id(h[i]) != 0);
     weft_join_free(h[i]);
   }
+  weft_runtime_free(rt);
+}
+
+/* Spawns from plain threads take their blocks from the runtime's remote
+ * cache and get them back from the workers in batches. Two threads spawn at
+ * once, in rounds so that blocks are reused, with outputs of several sizes
+ * so that several block classes are used; every output must be the task's
+ * own. */
+#define REMOTE_ROUNDS 20
+#define REMOTE_TASKS 200
+struct remote_arg {
+  weft_runtime *rt;
+  int base;
+  int bad;
+};
+static void *remote_spawner(void *arg) {
+  struct remote_arg *a = arg;
+  static weft_join_handle *h[2][REMOTE_TASKS];
+  weft_join_handle **mine = h[a->base];
+  for (int round = 0; round < REMOTE_ROUNDS; round++) {
+    for (int i = 0; i < REMOTE_TASKS; i++) {
+      struct value_fut v = {a->base * 1000000 + round * 1000 + i};
+      size_t out = sizeof(int) * (size_t)(1 + (i % 4) * 40);
+      if (weft_spawn(a->rt, &value_vt, &v, sizeof v, out, &mine[i]) != 0) {
+        a->bad++;
+        return NULL;
+      }
+    }
+    for (int i = 0; i < REMOTE_TASKS; i++) {
+      weft_join_result r;
+      if (weft_join_wait(mine[i], 5000, &r) != 0 ||
+          r.status != WEFT_JOIN_COMPLETED ||
+          *(int *)r.output != a->base * 1000000 + round * 1000 + i)
+        a->bad++;
+      weft_join_free(mine[i]);
+    }
+  }
+  return NULL;
+}
+static void test_runtime_spawn_remote_threads(void **st) {
+  (void)st;
+  weft_runtime *rt = test_runtime(WEFT_FLAVOR_MULTI_THREAD, 2);
+  assert_non_null(rt);
+  struct remote_arg a[2] = {{rt, 0, 0}, {rt, 1, 0}};
+  pthread_t th[2];
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(pthread_create(&th[i], NULL, remote_spawner, &a[i]), 0);
+  for (int i = 0; i < 2; i++)
+    pthread_join(th[i], NULL);
+  assert_int_equal(a[0].bad, 0);
+  assert_int_equal(a[1].bad, 0);
   weft_runtime_free(rt);
 }
 
@@ -397,6 +449,15 @@ static void test_runtime_args(void **st) {
   assert_int_equal(weft_spawn(rt, NULL, NULL, 0, 0, &h), WEFT_EINVAL);
   assert_int_equal(weft_spawn(rt, &bad, NULL, 0, 0, &h), WEFT_EINVAL);
   assert_int_equal(weft_spawn(rt, &value_vt, NULL, 4, 0, &h), WEFT_EINVAL);
+  {
+    /* A future's state and output room are each limited to 1 GiB. */
+    struct value_fut big = {1};
+    size_t over = ((size_t)1 << 30) + 1;
+    assert_int_equal(weft_spawn(rt, &value_vt, &big, over, 0, &h),
+                     WEFT_EINVAL);
+    assert_int_equal(weft_spawn(rt, &value_vt, &big, sizeof big, over, &h),
+                     WEFT_EINVAL);
+  }
   assert_int_equal(weft_spawn_future(rt, NULL, &h), WEFT_EINVAL);
   assert_int_equal(weft_block_on(NULL, &value_vt, NULL, NULL), WEFT_EINVAL);
   assert_int_equal(weft_block_on(rt, NULL, NULL, NULL), WEFT_EINVAL);
@@ -467,6 +528,7 @@ static void test_runtime_nested_block_on(void **st) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_runtime_spawn_and_wait_multi),
+      cmocka_unit_test(test_runtime_spawn_remote_threads),
       cmocka_unit_test(test_runtime_spawn_from_task_multi),
       cmocka_unit_test(test_runtime_spawn_from_task_current),
       cmocka_unit_test(test_runtime_current_and_task_id),

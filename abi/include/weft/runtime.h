@@ -126,7 +126,7 @@ WEFT_API const char *weft_runtime_backend_name(const weft_runtime *rt);
  * `output_size` bytes of output room. Callable from any thread: a task, a
  * plain thread, a blocking-pool thread. On error nothing is allocated and
  * the future's drop is NOT called: the caller keeps ownership of what
- * `state` refers to.
+ * `state` refers to. `state_size` and `output_size` are each at most 1 GiB.
  * Returns 0, WEFT_EINVAL, WEFT_ENOMEM or WEFT_ESHUTDOWN. */
 
 WEFT_API int weft_spawn_at(weft_runtime *rt, const weft_future_vtable *vtable,
