@@ -206,7 +206,14 @@ int wb_reportable(const wb_fd *f) {
   return !(atomic_load_explicit(&f->ops, memory_order_acquire) & WB_OP_CLOSE);
 }
 
+/* Owned mode: the loop whose poll runs on this thread, if any. A module is
+ * one copy of this file, so the variable is per module, as the loops are. */
+static _Thread_local wb_core *tls_polling;
+
+int wb_in_poll(const wb_core *c) { return tls_polling == c; }
+
 void wb_poll_enter(wb_core *c, int64_t *timeout_ms) {
+  tls_polling = c;
   /* seq_cst store then seq_cst reads of woken and the queue (inv. 3). */
   atomic_store_explicit(&c->polling, 1, memory_order_seq_cst);
   if (atomic_exchange_explicit(&c->woken, 0, memory_order_seq_cst))
@@ -217,6 +224,7 @@ void wb_poll_leave(wb_core *c) {
   /* Relaxed: a requester that still sees 1 only sends one needless async
    * wake, which the next poll absorbs. */
   atomic_store_explicit(&c->polling, 0, memory_order_relaxed);
+  tls_polling = NULL;
 }
 
 int wb_wake_needed(wb_core *c) {

@@ -65,6 +65,8 @@ typedef struct wb_fd {
   void *impl;           /* the backend's watcher */
 } wb_fd;
 
+struct wb_ops;
+
 typedef struct wb_core {
   _Atomic(wb_fd *) chunks[WB_CHUNKS];
   _Atomic(wb_fd *) head; /* the MPSC stack of queued records */
@@ -75,6 +77,19 @@ typedef struct wb_core {
   _Atomic int woken;
   /* 1 when watchers are level-triggered and must be dropped lazily. */
   int lazy;
+  /* What the module does with the library (fdreq.h); set once by
+   * wb_core_init, read by any thread. */
+  const struct wb_ops *ops;
+  weft_backend_host host;
+  void *native; /* the library's loop, for WEFT_BACKEND_CTL_NATIVE_LOOP */
+  /* Set before the loop is handed to the core, read-only afterwards. */
+  int attached;          /* attach mode: the application runs the loop */
+  pthread_t loop_thread; /* attach mode: the thread that runs it */
+  /* 1 when the library is thread-safe (owned libevent): requests are
+   * applied on the calling thread under the record's lock, never queued. */
+  int direct;
+  /* Loop thread: readiness reports made by the current poll. */
+  int reported;
 } wb_core;
 
 void wb_core_init(wb_core *c, int lazy);
@@ -126,9 +141,11 @@ int wb_reportable(const wb_fd *f);
 void wb_fd_lock(wb_fd *f);
 void wb_fd_unlock(wb_fd *f);
 
-/* Owned-mode wake bookkeeping, see cmdq.c. */
+/* Owned-mode wake bookkeeping, see cmdq.c. The calling thread is "in
+ * poll" for `c` between the two calls. */
 void wb_poll_enter(wb_core *c, int64_t *timeout_ms);
 void wb_poll_leave(wb_core *c);
+int wb_in_poll(const wb_core *c);
 /* Returns 1 if the caller must send the library's async wake. */
 int wb_wake_needed(wb_core *c);
 /* After a push that found the queue empty: 1 if a poller may be blocked. */
