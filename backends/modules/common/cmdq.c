@@ -17,11 +17,11 @@
  *    sees the other: either the poller finds the request before it blocks,
  *    or the requester sees polling == 1 and sends the library's async wake.
  * 4. Readiness word: HELD(d) is set only by the loop thread when it reports
- *    d; the core clears HELD(d), STRUCK(d) and DROPPED(d) together
- *    (wb_rearm). A callback that finds HELD(d) set adds STRUCK(d), or if
- *    STRUCK(d) is already set, DROPPED(d), in the same CAS, so a rearm
- *    racing with it either clears the bits first (and the callback reports)
- *    or sees DROPPED and asks the loop to restart d.
+ *    d; the core clears HELD(d), STRIKES(d) and DROPPED(d) together
+ *    (wb_rearm). A callback that finds HELD(d) set counts a strike, or if
+ *    the strikes already reach `forgive`, sets DROPPED(d), in the same CAS,
+ *    so a rearm racing with it either clears the bits first (and the
+ *    callback reports) or sees DROPPED and asks the loop to restart d.
  * 5. Records are never freed before wb_core_fini, so a pointer taken from
  *    the table stays valid for the life of the loop. */
 #include "cmdq.h"
@@ -37,6 +37,7 @@ void wb_core_init(wb_core *c, int lazy) {
   atomic_init(&c->polling, 0);
   atomic_init(&c->woken, 0);
   c->lazy = lazy;
+  c->forgive = 1;
 }
 
 void wb_core_fini(wb_core *c) {
@@ -111,7 +112,7 @@ int wb_rearm(wb_fd *f, uint32_t events) {
   uint32_t d = events & WB_DIRS;
   /* acq_rel: pairs with the callback's CAS (invariant 4). */
   uint32_t old = atomic_fetch_and_explicit(
-      &f->state, ~(WB_HELD(d) | WB_STRUCK(d) | WB_DROPPED(d)),
+      &f->state, ~(WB_HELD(d) | WB_STRIKES(d) | WB_DROPPED(d)),
       memory_order_acq_rel);
   return (old & WB_DROPPED(d)) != 0;
 }
@@ -171,11 +172,12 @@ uint32_t wb_on_ready(wb_core *c, wb_fd *f, uint32_t dirs, uint32_t *drop) {
     for (uint32_t d = 1; d <= WEFT_IO_WRITABLE; d <<= 1) {
       if (!(dirs & d))
         continue;
-      if ((old & WB_HELD(d)) && (old & WB_STRUCK(d))) {
+      uint32_t strikes = (old & WB_STRIKES(d)) >> WB_STRIKE_SHIFT(d);
+      if ((old & WB_HELD(d)) && strikes >= c->forgive) {
         nw |= WB_DROPPED(d);
         dropped |= d;
       } else if (old & WB_HELD(d)) {
-        nw |= WB_STRUCK(d);
+        nw = (nw & ~WB_STRIKES(d)) | ((strikes + 1) << WB_STRIKE_SHIFT(d));
       } else {
         nw |= WB_HELD(d);
         report |= d;

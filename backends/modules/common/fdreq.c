@@ -19,6 +19,7 @@ int wb_loop_new(void **out, size_t size, const weft_backend_host *host,
   wb_core_init(c, lazy);
   c->host = *host;
   c->ops = ops;
+  c->forgive = ops->forgive < WB_STRIKES_MAX ? ops->forgive : WB_STRIKES_MAX;
   *out = c;
   return 0;
 }

@@ -35,6 +35,9 @@ typedef struct wb_ops {
   /* Any thread: make the loop thread drain the queue soon (the library's
    * thread-safe wake). */
   void (*kick)(wb_core *c);
+  /* Lazy watchers: the spurious reports forgiven before a direction is
+   * dropped (wb_core.forgive, at most WB_STRIKES_MAX). */
+  unsigned forgive;
 } wb_ops;
 
 /* Allocate a module's loop object of `size` bytes (starting with a

@@ -128,8 +128,10 @@ static void evtb_kick(wb_core *c) {
   (void)n; /* EAGAIN: the counter is already non-zero, a wake is due */
 }
 
+/* forgive: only used on a foreign base without edge triggering, where a
+ * drop is an immediate epoll_ctl, as on libuv. */
 static const wb_ops evtb_ops = {evtb_open, evtb_release, evtb_set_mask,
-                                evtb_kick};
+                                evtb_kick, 2};
 
 static void on_noop(evutil_socket_t fd, short what, void *arg) {
   (void)fd;
