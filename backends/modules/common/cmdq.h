@@ -99,6 +99,10 @@ typedef struct wb_core {
   int direct;
   /* Loop thread: readiness reports made by the current poll. */
   int reported;
+  /* Attach mode, loop thread: inside host->run_tasks, and a wake came from
+   * the loop thread meanwhile (run again before blocking). */
+  int in_run;
+  int rerun;
 } wb_core;
 
 void wb_core_init(wb_core *c, int lazy);

@@ -1,5 +1,5 @@
-/* backends/modules/common/fdreq.c: the fd requests of the library backends
- * (see fdreq.h). The record (cmdq.h) holds what the core wants; the loop
+/* backends/modules/common/fdreq.c: the fd requests, poll bookkeeping and
+ * attach-mode task run shared by the library backends (see fdreq.h). The record (cmdq.h) holds what the core wants; the loop
  * thread makes the library's watcher match it through the module's wb_ops.
  * Because the loop thread always applies the record's *final* state, the
  * order in which requests from several threads reach it does not matter. */
@@ -85,6 +85,19 @@ int wb_report(wb_core *c, wb_fd *f, uint32_t dirs, uint32_t extra) {
                    atomic_load_explicit(&f->token, memory_order_acquire),
                    report | extra);
   return 1;
+}
+
+int wb_attach_run(wb_core *c) {
+  wb_drain_all(c);
+  c->rerun = 0;
+  c->in_run = 1;
+  int more = c->host.run_tasks ? c->host.run_tasks(c->host.ctx) : 0;
+  c->in_run = 0;
+  return more || c->rerun;
+}
+
+int64_t wb_next_timeout(wb_core *c) {
+  return c->host.next_timeout_ms ? c->host.next_timeout_ms(c->host.ctx) : -1;
 }
 
 int wb_wake_owned(wb_core *c) {

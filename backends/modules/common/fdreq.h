@@ -1,5 +1,6 @@
-/* backends/modules/common/fdreq.h: the fd half of a library backend, once
- * for libuv, libevent and libev.
+/* backends/modules/common/fdreq.h: what the libuv, libevent and libev
+ * backends do alike, written once: the fd requests, the bookkeeping around
+ * an owned poll, and the task run of attach mode.
  *
  * register_fd, modify_fd, rearm_fd, deregister_fd and close_fd are the same
  * on every library: they record what the core wants in the fd's record
@@ -67,6 +68,14 @@ int wb_report(wb_core *c, wb_fd *f, uint32_t dirs, uint32_t extra);
  * caller must kick the loop (a poll may be blocked and no other wake is on
  * its way); on the loop thread, makes the next poll return at once. */
 int wb_wake_owned(wb_core *c);
+
+/* Attach mode, loop thread: apply the queued requests and run weft's ready
+ * tasks. Returns 1 if tasks are still ready (or a wake came during the
+ * run), so the loop must poll without blocking and come back. */
+int wb_attach_run(wb_core *c);
+/* ms until weft's next timer, -1 if none: what the loop timer is armed
+ * with after each run. */
+int64_t wb_next_timeout(wb_core *c);
 
 /* The vtable entries, for every library. */
 int wb_be_register(void *loop, int fd, uint32_t interest, void *token);

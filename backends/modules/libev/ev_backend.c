@@ -31,7 +31,6 @@ typedef struct evb {
   ev_timer timer;
   ev_check check;
   ev_idle idle;
-  int rerun;
   int timer_on;
   ev_tstamp armed_at;
 } evb;
@@ -163,7 +162,7 @@ static int evb_wake(void *p) {
   evb *L = p;
   if (L->core.attached) {
     if (wb_on_loop_thread(&L->core)) {
-      L->rerun = 1;
+      L->core.rerun = 1;
       ev_idle_start(L->loop, &L->idle);
       return 0;
     }
@@ -213,9 +212,7 @@ static void on_check(struct ev_loop *loop, ev_check *w, int revents) {
 }
 
 static void arm_timer(evb *L) {
-  int64_t t = L->core.host.next_timeout_ms
-                ? L->core.host.next_timeout_ms(L->core.host.ctx)
-                : -1;
+  int64_t t = wb_next_timeout(&L->core);
   if (t < 0) {
     if (L->timer_on) {
       ev_timer_stop(L->loop, &L->timer);
@@ -235,11 +232,7 @@ static void arm_timer(evb *L) {
 }
 
 static void service(evb *L) {
-  wb_drain_all(&L->core);
-  L->rerun = 0;
-  int more = L->core.host.run_tasks ? L->core.host.run_tasks(L->core.host.ctx)
-                                   : 0;
-  if (more || L->rerun)
+  if (wb_attach_run(&L->core))
     ev_idle_start(L->loop, &L->idle);
   else
     ev_idle_stop(L->loop, &L->idle);

@@ -39,8 +39,6 @@ typedef struct evtb {
   struct event *timer_ev; /* owned: poll timeout; attach: next deadline */
   struct event *run_ev;   /* attach: runs the tasks */
   int efd;                /* attach: the wake eventfd */
-  int in_service;
-  int rerun;
 } evtb;
 
 typedef struct evtfd {
@@ -168,8 +166,8 @@ static int evtb_wake(void *p) {
     return 0;
   }
   if (wb_on_loop_thread(&L->core)) {
-    if (L->in_service)
-      L->rerun = 1;
+    if (L->core.in_run)
+      L->core.rerun = 1;
     else
       schedule_run(L);
     return 0;
@@ -283,21 +281,13 @@ static void arm_timer(evtb *L, int64_t t) {
 }
 
 static void service(evtb *L) {
-  wb_drain_all(&L->core);
-  L->rerun = 0;
-  L->in_service = 1;
-  int more = L->core.host.run_tasks ? L->core.host.run_tasks(L->core.host.ctx)
-                                   : 0;
-  L->in_service = 0;
-  if (more || L->rerun) {
+  if (wb_attach_run(&L->core)) {
     /* A zero timeout: the base polls without blocking, runs the
      * application's ready callbacks, then comes back here. */
     arm_timer(L, 0);
     return;
   }
-  arm_timer(L, L->core.host.next_timeout_ms
-                   ? L->core.host.next_timeout_ms(L->core.host.ctx)
-                   : -1);
+  arm_timer(L, wb_next_timeout(&L->core));
 }
 
 static int evtb_attach(void **out, void *foreign,

@@ -37,7 +37,6 @@ typedef struct uvb {
   uv_timer_t *timer;
   uv_check_t *check; /* attach mode */
   uv_idle_t *idle;   /* attach mode */
-  int rerun;          /* attach: a wake from the loop thread during a run */
   uint64_t armed_at;  /* attach: deadline of the loop timer, or 0 */
   int idle_on;
 } uvb;
@@ -169,7 +168,7 @@ static int uvb_wake(void *p) {
     if (wb_on_loop_thread(&L->core)) {
       /* Safe to touch the loop: make the next iteration run our tasks
        * without blocking. */
-      L->rerun = 1;
+      L->core.rerun = 1;
       if (!L->idle_on) {
         uv_idle_start(L->idle, on_idle);
         L->idle_on = 1;
@@ -241,9 +240,7 @@ static void on_check(uv_check_t *h) { service(h->data); }
 
 /* One loop timer, re-armed only when the deadline moves. */
 static void arm_timer(uvb *L) {
-  int64_t t = L->core.host.next_timeout_ms
-                ? L->core.host.next_timeout_ms(L->core.host.ctx)
-                : -1;
+  int64_t t = wb_next_timeout(&L->core);
   if (t < 0) {
     if (L->armed_at) {
       uv_timer_stop(L->timer);
@@ -261,11 +258,7 @@ static void arm_timer(uvb *L) {
 /* Run weft's tasks on the loop thread, then decide whether the loop may
  * block (the idle handle) and when it must come back (the timer). */
 static void service(uvb *L) {
-  wb_drain_all(&L->core);
-  L->rerun = 0;
-  int more = L->core.host.run_tasks ? L->core.host.run_tasks(L->core.host.ctx)
-                                   : 0;
-  if (more || L->rerun) {
+  if (wb_attach_run(&L->core)) {
     if (!L->idle_on) {
       uv_idle_start(L->idle, on_idle);
       L->idle_on = 1;
