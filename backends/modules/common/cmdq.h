@@ -72,35 +72,47 @@ typedef struct wb_fd {
 
 struct wb_ops;
 
+/* The fields of wb_core are grouped by who writes them, and the groups are
+ * kept at least a cache line apart (WB_GAP; calloc gives no 64-byte
+ * alignment, so a gap and not _Alignas): a worker's wake or push must not
+ * evict the line the loop thread reads on every report, nor the loop
+ * thread's counters the line workers read on every rearm. */
+#define WB_GAP(n) char gap_##n[64]
+
 typedef struct wb_core {
+  /* Read by every thread, written once per 256 fds. */
   _Atomic(wb_fd *) chunks[WB_CHUNKS];
+  WB_GAP(0);
+  /* Written by requesting threads, taken by the loop thread. */
   _Atomic(wb_fd *) head; /* the MPSC stack of queued records */
+  WB_GAP(1);
   /* Owned mode: 1 while a thread is (or is about to be) inside poll.
    * seq_cst, paired with the queue push and `woken`: see cmdq.c. */
   _Atomic int polling;
   /* Owned mode: a wake arrived that no poll has consumed yet. */
   _Atomic int woken;
+  WB_GAP(2);
+  /* Set before the loop is handed to the core, read-only afterwards. */
   /* 1 when watchers are level-triggered and must be dropped lazily. */
   int lazy;
   /* Lazy only: the spurious reports forgiven before a drop (at most
    * WB_STRIKES_MAX). wb_core_init sets 1; wb_loop_new takes the module's
    * wb_ops.forgive. */
   unsigned forgive;
-  /* What the module does with the library (fdreq.h); set once by
-   * wb_core_init, read by any thread. */
+  /* What the module does with the library (fdreq.h). */
   const struct wb_ops *ops;
   weft_backend_host host;
   void *native; /* the library's loop, for WEFT_BACKEND_CTL_NATIVE_LOOP */
-  /* Set before the loop is handed to the core, read-only afterwards. */
   int attached;          /* attach mode: the application runs the loop */
   pthread_t loop_thread; /* attach mode: the thread that runs it */
   /* 1 when the library is thread-safe (owned libevent): requests are
    * applied on the calling thread under the record's lock, never queued. */
   int direct;
-  /* Loop thread: readiness reports made by the current poll. */
+  WB_GAP(3);
+  /* Loop thread only. Readiness reports made by the current poll. */
   int reported;
-  /* Attach mode, loop thread: inside host->run_tasks, and a wake came from
-   * the loop thread meanwhile (run again before blocking). */
+  /* Attach mode: inside host->run_tasks, and a wake came from the loop
+   * thread meanwhile (run again before blocking). */
   int in_run;
   int rerun;
 } wb_core;
