@@ -209,8 +209,15 @@ int wb_reportable(const wb_fd *f) {
 }
 
 /* Owned mode: the loop whose poll runs on this thread, if any. A module is
- * one copy of this file, so the variable is per module, as the loops are. */
-static _Thread_local wb_core *tls_polling;
+ * one copy of this file, so the variable is per module, as the loops are.
+ * Any thread that wakes the loop reads it, blocking-pool threads included,
+ * so it is initial-exec: a dynamic TLS block (the default in a dlopen'ed
+ * module) would be allocated in each of those threads, and LeakSanitizer
+ * crashes scanning the freed block of a pool thread still exiting at
+ * process exit. One pointer fits glibc's static TLS surplus for dlopen'ed
+ * modules. */
+static _Thread_local wb_core *tls_polling
+    __attribute__((tls_model("initial-exec")));
 
 int wb_in_poll(const wb_core *c) { return tls_polling == c; }
 

@@ -1,6 +1,7 @@
 /* backends/modules/common/fdreq.c: the fd requests, poll bookkeeping and
- * attach-mode task run shared by the library backends (see fdreq.h). The record (cmdq.h) holds what the core wants; the loop
- * thread makes the library's watcher match it through the module's wb_ops.
+ * attach-mode task run shared by the library backends (see fdreq.h). The
+ * record (cmdq.h) holds what the core wants; the loop thread makes the
+ * library's watcher match it through the module's wb_ops.
  * Because the loop thread always applies the record's *final* state, the
  * order in which requests from several threads reach it does not matter. */
 #include "fdreq.h"

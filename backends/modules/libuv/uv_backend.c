@@ -119,13 +119,13 @@ static int uvb_set_mask(wb_core *c, wb_fd *f, uint32_t want) {
 
 static void uvb_kick(wb_core *c) { uv_async_send(((uvb *)c)->async); }
 
-/* Two spurious reports are forgiven: with two workers, one in three reports
- * of an fd comes again before its task has read, and a drop costs three
- * epoll_ctl calls here (uv_poll_stop deletes the fd from epoll at once,
- * uv_poll_start deletes and adds it again). Forgiving one left a drop for
- * about one report in fifteen under load (0.36 epoll_ctl per request);
- * forgiving two, one in a hundred. A task that really stops reading costs
- * three quick polls before its fd goes quiet. */
+/* Two spurious reports are forgiven: with two workers, a third of the
+ * watcher callbacks repeat a report whose task has not read yet, and a drop
+ * costs three epoll_ctl calls here (uv_poll_stop deletes the fd from epoll
+ * at once, uv_poll_start deletes and adds it again). Forgiving one left a
+ * drop for about one report in fifteen under load (0.36 epoll_ctl per
+ * request); forgiving two, one in a hundred. A task that really stops
+ * reading costs three quick polls before its fd goes quiet. */
 static const wb_ops uvb_ops = {uvb_open, uvb_release, uvb_set_mask, uvb_kick,
                                2};
 
