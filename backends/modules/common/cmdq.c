@@ -17,11 +17,11 @@
  *    sees the other: either the poller finds the request before it blocks,
  *    or the requester sees polling == 1 and sends the library's async wake.
  * 4. Readiness word: HELD(d) is set only by the loop thread when it reports
- *    d; the core clears HELD(d), STRUCK(d) and DROPPED(d) together
- *    (wb_rearm). A callback that finds HELD(d) set adds STRUCK(d), or if
- *    STRUCK(d) is already set, DROPPED(d), in the same CAS, so a rearm
- *    racing with it either clears the bits first (and the callback reports)
- *    or sees DROPPED and asks the loop to restart d.
+ *    d; the core clears HELD(d), STRIKES(d) and DROPPED(d) together
+ *    (wb_rearm). A callback that finds HELD(d) set counts a strike, or if
+ *    the strikes already reach `forgive`, sets DROPPED(d), in the same CAS,
+ *    so a rearm racing with it either clears the bits first (and the
+ *    callback reports) or sees DROPPED and asks the loop to restart d.
  * 5. Records are never freed before wb_core_fini, so a pointer taken from
  *    the table stays valid for the life of the loop. */
 #include "cmdq.h"
@@ -37,6 +37,7 @@ void wb_core_init(wb_core *c, int lazy) {
   atomic_init(&c->polling, 0);
   atomic_init(&c->woken, 0);
   c->lazy = lazy;
+  c->forgive = 1;
 }
 
 void wb_core_fini(wb_core *c) {
@@ -111,7 +112,7 @@ int wb_rearm(wb_fd *f, uint32_t events) {
   uint32_t d = events & WB_DIRS;
   /* acq_rel: pairs with the callback's CAS (invariant 4). */
   uint32_t old = atomic_fetch_and_explicit(
-      &f->state, ~(WB_HELD(d) | WB_STRUCK(d) | WB_DROPPED(d)),
+      &f->state, ~(WB_HELD(d) | WB_STRIKES(d) | WB_DROPPED(d)),
       memory_order_acq_rel);
   return (old & WB_DROPPED(d)) != 0;
 }
@@ -171,11 +172,12 @@ uint32_t wb_on_ready(wb_core *c, wb_fd *f, uint32_t dirs, uint32_t *drop) {
     for (uint32_t d = 1; d <= WEFT_IO_WRITABLE; d <<= 1) {
       if (!(dirs & d))
         continue;
-      if ((old & WB_HELD(d)) && (old & WB_STRUCK(d))) {
+      uint32_t strikes = (old & WB_STRIKES(d)) >> WB_STRIKE_SHIFT(d);
+      if ((old & WB_HELD(d)) && strikes >= c->forgive) {
         nw |= WB_DROPPED(d);
         dropped |= d;
       } else if (old & WB_HELD(d)) {
-        nw |= WB_STRUCK(d);
+        nw = (nw & ~WB_STRIKES(d)) | ((strikes + 1) << WB_STRIKE_SHIFT(d));
       } else {
         nw |= WB_HELD(d);
         report |= d;
@@ -206,7 +208,21 @@ int wb_reportable(const wb_fd *f) {
   return !(atomic_load_explicit(&f->ops, memory_order_acquire) & WB_OP_CLOSE);
 }
 
+/* Owned mode: the loop whose poll runs on this thread, if any. A module is
+ * one copy of this file, so the variable is per module, as the loops are.
+ * Any thread that wakes the loop reads it, blocking-pool threads included,
+ * so it is initial-exec: a dynamic TLS block (the default in a dlopen'ed
+ * module) would be allocated in each of those threads, and LeakSanitizer
+ * crashes scanning the freed block of a pool thread still exiting at
+ * process exit. One pointer fits glibc's static TLS surplus for dlopen'ed
+ * modules. */
+static _Thread_local wb_core *tls_polling
+    __attribute__((tls_model("initial-exec")));
+
+int wb_in_poll(const wb_core *c) { return tls_polling == c; }
+
 void wb_poll_enter(wb_core *c, int64_t *timeout_ms) {
+  tls_polling = c;
   /* seq_cst store then seq_cst reads of woken and the queue (inv. 3). */
   atomic_store_explicit(&c->polling, 1, memory_order_seq_cst);
   if (atomic_exchange_explicit(&c->woken, 0, memory_order_seq_cst))
@@ -217,6 +233,7 @@ void wb_poll_leave(wb_core *c) {
   /* Relaxed: a requester that still sees 1 only sends one needless async
    * wake, which the next poll absorbs. */
   atomic_store_explicit(&c->polling, 0, memory_order_relaxed);
+  tls_polling = NULL;
 }
 
 int wb_wake_needed(wb_core *c) {

@@ -31,16 +31,21 @@
 
 /* The readiness word (wb_fd.state): per direction (WEFT_IO_READABLE,
  * WEFT_IO_WRITABLE), HELD means "reported, and the core has not yet said it
- * drained the fd"; STRUCK means "one spurious report came while HELD";
- * DROPPED means "a second one came, so the direction was taken out of the
- * watcher". The first spurious report is forgiven because in the driver
- * topology it is usually a worker polling again just before the woken task
- * reads, and taking a libuv watcher out and back costs three epoll_ctl
- * calls; a second one in a row means the task is really not draining (a
- * stalled peer, a full output), and then the watcher must go quiet. */
+ * drained the fd"; STRIKES counts the spurious reports that came while HELD
+ * (0..7); DROPPED means "one more came than the backend forgives
+ * (wb_core.forgive), so the direction was taken out of the watcher". Some
+ * spurious reports are normal: in the driver topology a worker often polls
+ * again before the woken task has read. Whether to forgive them depends on
+ * what a drop costs the library: taking a libuv watcher out and back costs
+ * three epoll_ctl calls, while libev defers the change to its next
+ * iteration and usually makes no call at all. A run of them means the task
+ * is really not draining (a stalled peer, a full output), and then the
+ * watcher must go quiet. */
 #define WB_HELD(d) ((uint32_t)(d))
 #define WB_DROPPED(d) ((uint32_t)(d) << 4)
-#define WB_STRUCK(d) ((uint32_t)(d) << 8)
+#define WB_STRIKE_SHIFT(d) (8u + 4u * ((uint32_t)(d) >> 1))
+#define WB_STRIKES(d) (7u << WB_STRIKE_SHIFT(d))
+#define WB_STRIKES_MAX 7u
 #define WB_DIRS (WEFT_IO_READABLE | WEFT_IO_WRITABLE)
 
 #define WB_CHUNK 256u
@@ -65,16 +70,51 @@ typedef struct wb_fd {
   void *impl;           /* the backend's watcher */
 } wb_fd;
 
+struct wb_ops;
+
+/* The fields of wb_core are grouped by who writes them, and the groups are
+ * kept at least a cache line apart (WB_GAP; calloc gives no 64-byte
+ * alignment, so a gap and not _Alignas): a worker's wake or push must not
+ * evict the line the loop thread reads on every report, nor the loop
+ * thread's counters the line workers read on every rearm. */
+#define WB_GAP(n) char gap_##n[64]
+
 typedef struct wb_core {
+  /* Read by every thread, written once per 256 fds. */
   _Atomic(wb_fd *) chunks[WB_CHUNKS];
+  WB_GAP(0);
+  /* Written by requesting threads, taken by the loop thread. */
   _Atomic(wb_fd *) head; /* the MPSC stack of queued records */
+  WB_GAP(1);
   /* Owned mode: 1 while a thread is (or is about to be) inside poll.
    * seq_cst, paired with the queue push and `woken`: see cmdq.c. */
   _Atomic int polling;
   /* Owned mode: a wake arrived that no poll has consumed yet. */
   _Atomic int woken;
+  WB_GAP(2);
+  /* Set before the loop is handed to the core, read-only afterwards. */
   /* 1 when watchers are level-triggered and must be dropped lazily. */
   int lazy;
+  /* Lazy only: the spurious reports forgiven before a drop (at most
+   * WB_STRIKES_MAX). wb_core_init sets 1; wb_loop_new takes the module's
+   * wb_ops.forgive. */
+  unsigned forgive;
+  /* What the module does with the library (fdreq.h). */
+  const struct wb_ops *ops;
+  weft_backend_host host;
+  void *native; /* the library's loop, for WEFT_BACKEND_CTL_NATIVE_LOOP */
+  int attached;          /* attach mode: the application runs the loop */
+  pthread_t loop_thread; /* attach mode: the thread that runs it */
+  /* 1 when the library is thread-safe (owned libevent): requests are
+   * applied on the calling thread under the record's lock, never queued. */
+  int direct;
+  WB_GAP(3);
+  /* Loop thread only. Readiness reports made by the current poll. */
+  int reported;
+  /* Attach mode: inside host->run_tasks, and a wake came from the loop
+   * thread meanwhile (run again before blocking). */
+  int in_run;
+  int rerun;
 } wb_core;
 
 void wb_core_init(wb_core *c, int lazy);
@@ -90,8 +130,8 @@ void wb_foreach(wb_core *c, void (*fn)(void *arg, wb_fd *f), void *arg);
 void wb_want_register(wb_fd *f, uint32_t interest, void *token);
 void wb_want_modify(wb_fd *f, uint32_t interest, void *token);
 void wb_want_deregister(wb_fd *f);
-/* Clear HELD (and STRUCK, DROPPED) for `events`; returns 1 if a direction had been
- * dropped from the watcher, so the loop thread must restart it. */
+/* Clear HELD (and STRIKES, DROPPED) for `events`; returns 1 if a direction
+ * had been dropped from the watcher, so the loop thread must restart it. */
 int wb_rearm(wb_fd *f, uint32_t events);
 
 /* Queue `ops` for `f`. Returns 1 if the queue was empty before (the caller
@@ -106,9 +146,9 @@ int wb_drain(wb_core *c, void (*apply)(void *arg, wb_fd *f, uint32_t ops),
              void *arg);
 
 /* Loop thread, in a watcher callback: readiness `dirs` (WB_DIRS bits) came
- * in. Returns the directions to report; sets *drop to the directions that
- * were spurious twice in a row (HELD and STRUCK) and are now DROPPED. Without `lazy`, every
- * direction is reported. */
+ * in. Returns the directions to report; sets *drop to the directions whose
+ * spurious reports (HELD) went beyond `forgive` and are now DROPPED.
+ * Without `lazy`, every direction is reported. */
 uint32_t wb_on_ready(wb_core *c, wb_fd *f, uint32_t dirs, uint32_t *drop);
 /* The mask the watcher should have now: interest minus dropped directions,
  * or 0 if the record is not wanted (or its generation was replaced). */
@@ -126,9 +166,11 @@ int wb_reportable(const wb_fd *f);
 void wb_fd_lock(wb_fd *f);
 void wb_fd_unlock(wb_fd *f);
 
-/* Owned-mode wake bookkeeping, see cmdq.c. */
+/* Owned-mode wake bookkeeping, see cmdq.c. The calling thread is "in
+ * poll" for `c` between the two calls. */
 void wb_poll_enter(wb_core *c, int64_t *timeout_ms);
 void wb_poll_leave(wb_core *c);
+int wb_in_poll(const wb_core *c);
 /* Returns 1 if the caller must send the library's async wake. */
 int wb_wake_needed(wb_core *c);
 /* After a push that found the queue empty: 1 if a poller may be blocked. */

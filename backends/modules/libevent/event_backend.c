@@ -26,26 +26,19 @@
 
 #include <event2/event.h>
 #include <event2/thread.h>
-#include <fcntl.h>
 #include <sys/eventfd.h>
 
-#include "../common/cmdq.h"
+#include "../common/fdreq.h"
 
 typedef struct evtb {
-  wb_core core;
-  weft_backend_host host;
+  wb_core core; /* first: the vtable's loop pointer is also a wb_core */
   struct event_base *base;
-  int attached;
   int et; /* EV_ET available */
-  pthread_t loop_thread;
   struct event *wake_ev;  /* owned: activated by wake; attach: eventfd */
   struct event *keep_ev;  /* owned: keeps EVLOOP_ONCE from returning */
   struct event *timer_ev; /* owned: poll timeout; attach: next deadline */
   struct event *run_ev;   /* attach: runs the tasks */
   int efd;                /* attach: the wake eventfd */
-  int reported;
-  int in_service;
-  int rerun;
 } evtb;
 
 typedef struct evtfd {
@@ -53,11 +46,6 @@ typedef struct evtfd {
   wb_fd *f;
   struct event *ev;
 } evtfd;
-
-/* Attach mode only: the owned base is thread-safe and needs no queue. */
-static int on_loop_thread(evtb *L) {
-  return pthread_equal(pthread_self(), L->loop_thread);
-}
 
 static short to_evt(const evtb *L, uint32_t m) {
   short f = EV_PERSIST;
@@ -70,7 +58,6 @@ static short to_evt(const evtb *L, uint32_t m) {
   return f;
 }
 
-static void set_mask(evtb *L, wb_fd *f);
 static void schedule_run(evtb *L);
 
 static void on_io(evutil_socket_t fd, short what, void *arg) {
@@ -80,160 +67,69 @@ static void on_io(evutil_socket_t fd, short what, void *arg) {
   wb_fd *f = e->f;
   /* In attach mode a deregistration from another thread may be waiting in
    * the queue; in owned mode event_del waits for this callback instead. */
-  if (L->attached && !wb_reportable(f))
+  if (L->core.attached && !wb_reportable(f))
     return;
   uint32_t dirs = 0;
   if (what & EV_READ)
     dirs |= WEFT_IO_READABLE;
   if (what & EV_WRITE)
     dirs |= WEFT_IO_WRITABLE;
-  uint32_t drop;
-  uint32_t report = wb_on_ready(&L->core, f, dirs, &drop);
-  if (drop)
-    set_mask(L, f);
-  if (report) {
-    L->reported++;
-    L->host.io_ready(L->host.ctx,
-                     atomic_load_explicit(&f->token, memory_order_acquire),
-                     report);
-    if (L->attached)
-      schedule_run(L);
-  }
+  if (wb_report(&L->core, f, dirs, 0) && L->core.attached)
+    schedule_run(L);
 }
 
-/* Make the event match the wanted mask (loop thread in attach mode; the
- * calling thread in owned mode, where the base is locked). */
-static void set_mask(evtb *L, wb_fd *f) {
-  uint32_t want = wb_desired(f);
-  if (want == f->started)
-    return;
+/* One event per fd record, reused by later registrations of the number
+ * (event_assign rebinds it). */
+static int evtb_open(wb_core *c, wb_fd *f) {
+  evtb *L = (evtb *)c;
+  if (f->impl)
+    return 0;
+  evtfd *e = calloc(1, sizeof *e);
+  if (!e)
+    return WEFT_ENOMEM;
+  e->L = L;
+  e->f = f;
+  e->ev = event_new(L->base, f->fd, EV_PERSIST, on_io, e);
+  if (!e->ev) {
+    free(e);
+    return WEFT_ENOMEM;
+  }
+  f->impl = e;
+  return 0;
+}
+
+static void evtb_release(wb_core *c, wb_fd *f) {
+  (void)c;
+  evtfd *e = f->impl;
+  if (e)
+    event_del(e->ev);
+}
+
+/* Loop thread in attach mode; the calling thread in owned mode, where the
+ * base is locked. */
+static int evtb_set_mask(wb_core *c, wb_fd *f, uint32_t want) {
+  evtb *L = (evtb *)c;
   evtfd *e = f->impl;
   event_del(e->ev);
   if (want) {
     event_assign(e->ev, L->base, f->fd, to_evt(L, want), on_io, e);
     event_add(e->ev, NULL);
   }
-  f->started = want;
-}
-
-static void release(evtb *L, wb_fd *f) {
-  (void)L;
-  evtfd *e = f->impl;
-  if (e)
-    event_del(e->ev);
-  f->active = 0;
-  f->started = 0;
-}
-
-static void apply(void *arg, wb_fd *f, uint32_t ops) {
-  evtb *L = arg;
-  if (ops & WB_OP_CLOSE) {
-    if (f->active)
-      release(L, f);
-    close(f->fd);
-  }
-  uint32_t want = atomic_load_explicit(&f->want, memory_order_acquire);
-  uint32_t gen = atomic_load_explicit(&f->gen, memory_order_acquire);
-  if (f->active && (!want || gen != f->applied_gen))
-    release(L, f);
-  if (want && !f->active) {
-    evtfd *e = f->impl;
-    if (!e) {
-      e = calloc(1, sizeof *e);
-      if (!e)
-        return;
-      e->L = L;
-      e->f = f;
-      e->ev = event_new(L->base, f->fd, EV_PERSIST, on_io, e);
-      if (!e->ev) {
-        free(e);
-        return;
-      }
-      f->impl = e;
-    }
-    f->active = 1;
-    f->applied_gen = gen;
-    f->started = 0;
-  }
-  if (f->active)
-    set_mask(L, f);
-}
-
-/* Owned mode applies at once on the calling thread, under the record's lock
- * (two threads may act on one fd number: a close on one worker, then a new
- * socket with the same number registered on another). Attach mode applies
- * on the loop thread. */
-static int submit(evtb *L, wb_fd *f, uint32_t ops) {
-  if (!L->attached) {
-    wb_fd_lock(f);
-    apply(L, f, ops | WB_OP_SYNC);
-    wb_fd_unlock(f);
-    return 0;
-  }
-  if (on_loop_thread(L)) {
-    apply(L, f, wb_take(f, ops | WB_OP_SYNC));
-    return 0;
-  }
-  if (wb_push(&L->core, f, ops | WB_OP_SYNC)) {
-    uint64_t one = 1;
-    ssize_t n = write(L->efd, &one, sizeof one);
-    (void)n; /* EAGAIN: the counter is already non-zero, a wake is due */
-  }
   return 0;
 }
 
-static int evtb_register(void *p, int fd, uint32_t interest, void *token) {
-  evtb *L = p;
-  if (fd < 0 || fcntl(fd, F_GETFD) < 0)
-    return WEFT_EBADF;
-  wb_fd *f = wb_fd_get(&L->core, fd, 1);
-  if (!f)
-    return WEFT_ENOMEM;
-  wb_want_register(f, interest, token);
-  return submit(L, f, 0);
+/* Attach mode: the eventfd is the only cross-thread wake that needs no lock
+ * in the application's base. */
+static void evtb_kick(wb_core *c) {
+  uint64_t one = 1;
+  ssize_t n = write(((evtb *)c)->efd, &one, sizeof one);
+  (void)n; /* EAGAIN: the counter is already non-zero, a wake is due */
 }
 
-static int evtb_modify(void *p, int fd, uint32_t interest, void *token) {
-  evtb *L = p;
-  wb_fd *f = wb_fd_get(&L->core, fd, 0);
-  if (!f || !atomic_load_explicit(&f->want, memory_order_relaxed))
-    return WEFT_ENOENT;
-  wb_want_modify(f, interest, token);
-  return submit(L, f, 0);
-}
-
-static int evtb_rearm(void *p, int fd, uint32_t events, void *token) {
-  (void)token;
-  evtb *L = p;
-  if (!L->core.lazy)
-    return 0; /* edge-triggered: nothing was dropped */
-  wb_fd *f = wb_fd_get(&L->core, fd, 0);
-  if (!f)
-    return WEFT_ENOENT;
-  if (wb_rearm(f, events))
-    return submit(L, f, 0);
-  return 0;
-}
-
-static int evtb_deregister(void *p, int fd, void *token) {
-  (void)token;
-  evtb *L = p;
-  wb_fd *f = wb_fd_get(&L->core, fd, 0);
-  if (!f)
-    return WEFT_ENOENT;
-  wb_want_deregister(f);
-  return submit(L, f, 0);
-}
-
-static int evtb_close_fd(void *p, int fd, void *token) {
-  (void)token;
-  evtb *L = p;
-  wb_fd *f = wb_fd_get(&L->core, fd, 1);
-  if (!f)
-    return WEFT_EBADF;
-  wb_want_deregister(f);
-  return submit(L, f, WB_OP_CLOSE);
-}
+/* forgive: only used on a foreign base without edge triggering, where a
+ * drop is an immediate epoll_ctl, as on libuv. */
+static const wb_ops evtb_ops = {evtb_open, evtb_release, evtb_set_mask,
+                                evtb_kick, 2};
 
 static void on_noop(evutil_socket_t fd, short what, void *arg) {
   (void)fd;
@@ -243,9 +139,9 @@ static void on_noop(evutil_socket_t fd, short what, void *arg) {
 
 static int evtb_poll(void *p, int64_t timeout_ms) {
   evtb *L = p;
-  if (L->attached)
+  if (L->core.attached)
     return WEFT_ENOTSUP;
-  L->reported = 0;
+  L->core.reported = 0;
   if (timeout_ms == 0) {
     event_base_loop(L->base, EVLOOP_NONBLOCK);
   } else {
@@ -258,39 +154,26 @@ static int evtb_poll(void *p, int64_t timeout_ms) {
     if (timeout_ms > 0)
       event_del(L->timer_ev);
   }
-  return L->reported;
+  return L->core.reported;
 }
 
 static int evtb_wake(void *p) {
   evtb *L = p;
-  if (!L->attached) {
+  if (!L->core.attached) {
     /* The base is locked: event_active from any thread wakes a loop in
      * progress, and an event left active makes the next loop return. */
     event_active(L->wake_ev, EV_READ, 0);
     return 0;
   }
-  if (on_loop_thread(L)) {
-    if (L->in_service)
-      L->rerun = 1;
+  if (wb_on_loop_thread(&L->core)) {
+    if (L->core.in_run)
+      L->core.rerun = 1;
     else
       schedule_run(L);
     return 0;
   }
-  uint64_t one = 1;
-  ssize_t n = write(L->efd, &one, sizeof one);
-  (void)n;
+  evtb_kick(&L->core);
   return 0;
-}
-
-static evtb *alloc_loop(const weft_backend_host *host) {
-  if (!host || !host->io_ready)
-    return NULL;
-  evtb *L = calloc(1, sizeof *L);
-  if (!L)
-    return NULL;
-  L->efd = -1;
-  L->host = *host;
-  return L;
 }
 
 /* evthread_use_pthreads allocates libevent's global locks, which live until
@@ -324,9 +207,11 @@ static int evtb_create(void **out, const weft_backend_host *host) {
   pthread_once(&evthread_once, enable_evthread);
   if (!evthread_ok)
     return WEFT_ENOMEM;
-  evtb *L = alloc_loop(host);
-  if (!L)
-    return host->io_ready ? WEFT_ENOMEM : WEFT_EINVAL;
+  evtb *L;
+  int rc = wb_loop_new((void **)&L, sizeof *L, host, &evtb_ops, 0);
+  if (rc)
+    return rc;
+  L->efd = -1;
   /* Owned mode relies on edge triggering: requests are applied on the
    * calling thread, so a level-triggered watcher could not be dropped from
    * the loop thread without racing with them. Every Linux method but
@@ -344,7 +229,8 @@ static int evtb_create(void **out, const weft_backend_host *host) {
     return WEFT_ENOTSUP;
   }
   L->et = 1;
-  wb_core_init(&L->core, 0);
+  L->core.native = L->base;
+  L->core.direct = 1;
   L->wake_ev = event_new(L->base, -1, 0, on_noop, L);
   /* EVLOOP_ONCE returns at once on a base with no events; this far-off
    * persistent timer keeps a poll with no fds blocking until woken. */
@@ -395,33 +281,29 @@ static void arm_timer(evtb *L, int64_t t) {
 }
 
 static void service(evtb *L) {
-  wb_drain(&L->core, apply, L);
-  L->rerun = 0;
-  L->in_service = 1;
-  int more = L->host.run_tasks ? L->host.run_tasks(L->host.ctx) : 0;
-  L->in_service = 0;
-  if (more || L->rerun) {
+  if (wb_attach_run(&L->core)) {
     /* A zero timeout: the base polls without blocking, runs the
      * application's ready callbacks, then comes back here. */
     arm_timer(L, 0);
     return;
   }
-  arm_timer(L, L->host.next_timeout_ms ? L->host.next_timeout_ms(L->host.ctx)
-                                       : -1);
+  arm_timer(L, wb_next_timeout(&L->core));
 }
 
 static int evtb_attach(void **out, void *foreign,
                        const weft_backend_host *host) {
-  if (!out || !foreign || !host)
+  if (!foreign)
     return WEFT_EINVAL;
-  evtb *L = alloc_loop(host);
-  if (!L)
-    return host->io_ready ? WEFT_ENOMEM : WEFT_EINVAL;
+  int et = (event_base_get_features(foreign) & EV_FEATURE_ET) != 0;
+  evtb *L;
+  int rc = wb_loop_new((void **)&L, sizeof *L, host, &evtb_ops, !et);
+  if (rc)
+    return rc;
   L->base = foreign;
-  L->attached = 1;
-  L->loop_thread = pthread_self();
-  L->et = (event_base_get_features(L->base) & EV_FEATURE_ET) != 0;
-  wb_core_init(&L->core, !L->et);
+  L->et = et;
+  L->core.native = foreign;
+  L->core.attached = 1;
+  L->core.loop_thread = pthread_self();
   L->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (L->efd < 0) {
     int e = errno;
@@ -447,9 +329,9 @@ static int evtb_attach(void **out, void *foreign,
 /* ---- Teardown ------------------------------------------------------------- */
 
 static void release_cb(void *arg, wb_fd *f) {
-  evtb *L = arg;
   if (f->active)
-    release(L, f);
+    evtb_release(arg, f);
+  f->active = 0;
   evtfd *e = f->impl;
   if (e) {
     event_free(e->ev);
@@ -462,27 +344,16 @@ static void evtb_destroy(void *p) {
   evtb *L = p;
   if (!L)
     return;
-  if (L->attached)
-    wb_drain(&L->core, apply, L);
+  if (L->core.attached)
+    wb_drain_all(&L->core);
   wb_foreach(&L->core, release_cb, L);
   free_events(L);
-  if (L->attached)
+  if (L->core.attached)
     close(L->efd);
   else
     event_base_free(L->base);
   wb_core_fini(&L->core);
   free(L);
-}
-
-static int evtb_ctl(void *p, int op, void *arg) {
-  evtb *L = p;
-  if (op == WEFT_BACKEND_CTL_NATIVE_LOOP) {
-    if (!arg)
-      return WEFT_EINVAL;
-    *(void **)arg = L->base;
-    return 0;
-  }
-  return WEFT_ENOTSUP;
 }
 
 static const weft_backend event_vtable = {
@@ -492,16 +363,16 @@ static const weft_backend event_vtable = {
     .create = evtb_create,
     .attach = evtb_attach,
     .destroy = evtb_destroy,
-    .register_fd = evtb_register,
-    .modify_fd = evtb_modify,
-    .rearm_fd = evtb_rearm,
-    .deregister_fd = evtb_deregister,
-    .close_fd = evtb_close_fd,
+    .register_fd = wb_be_register,
+    .modify_fd = wb_be_modify,
+    .rearm_fd = wb_be_rearm,
+    .deregister_fd = wb_be_deregister,
+    .close_fd = wb_be_close_fd,
     .poll = evtb_poll,
     .wake = evtb_wake,
     .signal_watch = NULL,
     .signal_unwatch = NULL,
-    .ctl = evtb_ctl,
+    .ctl = wb_be_ctl,
     .now_ns = NULL,
 };
 
