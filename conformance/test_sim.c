@@ -277,7 +277,7 @@ typedef struct ticker_vs_job {
   unsigned ticks;
 } ticker_vs_job;
 
-static void *slow_job(void *arg, weft_cancel_token *token) {
+static void *slow_job(void *arg, const weft_cancel_token *token) {
   (void)token;
   struct timespec ts = {0, 100 * 1000000L}; /* 100 ms of real time */
   nanosleep(&ts, NULL);
