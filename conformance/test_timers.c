@@ -20,13 +20,26 @@ typedef struct sleeper {
   _Atomic int *next;
   int id;
   int polls_after_ready;
+  /* When set, the deadline is `ms` after a base shared by the group (taken
+   * by the first of them to run), not after this sleeper's own first poll:
+   * a slow build that polls the group over several ms then cannot reorder
+   * deadlines a test means to be 1 ms apart. */
+  _Atomic uint64_t *base;
 } sleeper;
 
 static weft_poll sleeper_poll(void *arg, weft_context *cx) {
   sleeper *s = arg;
   if (!s->f) {
     s->start_ns = weft_now_ns();
-    assert_int_equal(weft_sleep(s->ms, &s->f), 0);
+    if (s->base) {
+      uint64_t expected = 0;
+      atomic_compare_exchange_strong(s->base, &expected, s->start_ns);
+      uint64_t base = atomic_load(s->base);
+      assert_int_equal(
+          weft_sleep_until(base + s->ms * 1000000u, &s->f), 0);
+    } else {
+      assert_int_equal(weft_sleep(s->ms, &s->f), 0);
+    }
   }
   if (weft_future_poll(s->f, cx) == WEFT_PENDING)
     return WEFT_PENDING;
@@ -114,10 +127,12 @@ static void test_timers_due_together_run_in_deadline_order(void **state) {
   static const uint64_t ms[N] = {13, 10, 14, 11, 12};
   int order[N];
   _Atomic int next = 0;
+  _Atomic uint64_t base = 0;
   sleeper s[N];
   weft_join_handle *h[N], *hb = NULL;
   for (int i = 0; i < N; i++) {
-    s[i] = (sleeper){.ms = ms[i], .order = order, .next = &next, .id = i};
+    s[i] = (sleeper){.ms = ms[i], .order = order, .next = &next, .id = i,
+                     .base = &base};
     assert_int_equal(conf_spawn_fn(rt, sleeper_poll, &s[i], &h[i]), 0);
   }
   assert_int_equal(conf_spawn_fn(rt, busy_40ms_poll, NULL, &hb), 0);
