@@ -134,7 +134,13 @@ static void on_async(uv_async_t *h) {
   wb_drain_all(&L->core);
 }
 
-static void on_timeout(uv_timer_t *h) { (void)h; }
+/* uv_run runs due timers before it computes its poll timeout. When the
+ * poll's own timer is already due by then (a slow thread: the 1 ms passed
+ * between uv_timer_start and uv_run), it fires there and is gone, and with
+ * no other timer the poll phase would block with no timeout at all, while
+ * the core expects to be back by its deadline. uv_stop makes that poll
+ * phase non-blocking; uv_run clears the flag before it returns. */
+static void on_timeout(uv_timer_t *h) { uv_stop(h->loop); }
 
 /* The idle handle only keeps the loop from blocking; the check handle that
  * follows the poll phase runs the tasks. */
