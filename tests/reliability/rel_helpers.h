@@ -20,6 +20,8 @@
 
 #include <weft.h>
 
+#include "../reactor/rt_helpers.h"
+
 #ifndef REL_SANITIZED
 #define REL_SANITIZED 0
 #endif
@@ -58,21 +60,10 @@ static inline long rel_maxrss_kb(void) {
 }
 
 /* A multi-thread runtime with `workers` workers on `backend` (NULL: the
- * default, which WEFT_BACKEND may name). */
+ * default, which WEFT_BACKEND may name): the reactor tests' helper. */
 static inline weft_runtime *rel_runtime(unsigned workers,
                                         const char *backend) {
-  weft_builder *b;
-  weft_runtime *rt = NULL;
-  if (weft_builder_new(&b) < 0)
-    return NULL;
-  if (workers)
-    weft_builder_worker_threads(b, workers);
-  if (backend)
-    weft_builder_backend(b, backend);
-  if (weft_builder_build(b, &rt) < 0)
-    rt = NULL;
-  weft_builder_free(b);
-  return rt;
+  return rt_new(workers, backend);
 }
 
 /* Read exactly `len` bytes within `timeout_ms`; returns the count read. */
