@@ -142,27 +142,35 @@ static void test_signals_storm_from_four_threads_all_counted(void **state) {
   weft_runtime_free(rt);
 }
 
-/* G3: two streams for the same signal on one runtime both see it. */
-static void test_signals_two_streams_one_runtime_both_see(void **state) {
-  (void)state;
-  weft_runtime *rt = conf_rt_new(2);
-  receiver a = {.want = 2}, b = {.want = 2};
-  assert_int_equal(weft_signal_new(rt, SIGUSR2, &a.s), 0);
-  assert_int_equal(weft_signal_new(rt, SIGUSR2, &b.s), 0);
+/* Two streams for `signo`, on `rt_a` and `rt_b` (the same runtime or two),
+ * each waiting for `want` deliveries of `want` signals sent from a thread:
+ * both see every one. */
+static void two_streams_both_see(weft_runtime *rt_a, weft_runtime *rt_b,
+                                 int signo, int want) {
+  receiver a = {.want = want}, b = {.want = want};
+  assert_int_equal(weft_signal_new(rt_a, signo, &a.s), 0);
+  assert_int_equal(weft_signal_new(rt_b, signo, &b.s), 0);
   weft_join_handle *ha = NULL, *hb = NULL;
-  assert_int_equal(conf_spawn_fn(rt, receiver_poll, &a, &ha), 0);
-  assert_int_equal(conf_spawn_fn(rt, receiver_poll, &b, &hb), 0);
+  assert_int_equal(conf_spawn_fn(rt_a, receiver_poll, &a, &ha), 0);
+  assert_int_equal(conf_spawn_fn(rt_b, receiver_poll, &b, &hb), 0);
   wait_waiting(&a);
   wait_waiting(&b);
-  send_from_thread(SIGUSR2, 2, 5);
-  conf_join(rt, ha, NULL);
-  conf_join(rt, hb, NULL);
-  assert_int_equal(a.got, 2);
-  assert_int_equal(b.got, 2);
+  send_from_thread(signo, want, 5);
+  conf_join(rt_a, ha, NULL);
+  conf_join(rt_b, hb, NULL);
+  assert_int_equal(a.got, want);
+  assert_int_equal(b.got, want);
   weft_join_free(ha);
   weft_join_free(hb);
   weft_signal_free(a.s);
   weft_signal_free(b.s);
+}
+
+/* G3: two streams for the same signal on one runtime both see it. */
+static void test_signals_two_streams_one_runtime_both_see(void **state) {
+  (void)state;
+  weft_runtime *rt = conf_rt_new(2);
+  two_streams_both_see(rt, rt, SIGUSR2, 2);
   weft_runtime_free(rt);
 }
 
@@ -170,23 +178,7 @@ static void test_signals_two_streams_one_runtime_both_see(void **state) {
 static void test_signals_two_runtimes_both_see(void **state) {
   (void)state;
   weft_runtime *rt1 = conf_rt_new(1), *rt2 = conf_rt_new(1);
-  receiver a = {.want = 1}, b = {.want = 1};
-  assert_int_equal(weft_signal_new(rt1, SIGUSR1, &a.s), 0);
-  assert_int_equal(weft_signal_new(rt2, SIGUSR1, &b.s), 0);
-  weft_join_handle *ha = NULL, *hb = NULL;
-  assert_int_equal(conf_spawn_fn(rt1, receiver_poll, &a, &ha), 0);
-  assert_int_equal(conf_spawn_fn(rt2, receiver_poll, &b, &hb), 0);
-  wait_waiting(&a);
-  wait_waiting(&b);
-  send_from_thread(SIGUSR1, 1, 5);
-  conf_join(rt1, ha, NULL);
-  conf_join(rt2, hb, NULL);
-  assert_int_equal(a.got, 1);
-  assert_int_equal(b.got, 1);
-  weft_join_free(ha);
-  weft_join_free(hb);
-  weft_signal_free(a.s);
-  weft_signal_free(b.s);
+  two_streams_both_see(rt1, rt2, SIGUSR1, 1);
   weft_runtime_free(rt1);
   weft_runtime_free(rt2);
 }

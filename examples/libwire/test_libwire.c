@@ -35,6 +35,19 @@ static weft_runtime *runtime(void) {
   return rt;
 }
 
+/* Start the demo server on an ephemeral port of 127.0.0.1. */
+static wire_server *start_demo_server(weft_runtime *rt) {
+  wire_server *s = NULL;
+  assert_int_equal(
+      wire_server_start(rt, "127.0.0.1:0", demo_handler, NULL, &s), 0);
+  return s;
+}
+
+/* The address a client dials to reach `s`. */
+static void server_addr(wire_server *s, char *addr, size_t len) {
+  snprintf(addr, len, "127.0.0.1:%d", wire_server_port(s));
+}
+
 /* Await a boxed future from main() (weft_block_on takes a vtable). */
 typedef struct awaiter {
   weft_future *f;
@@ -56,11 +69,9 @@ static void await(weft_runtime *rt, weft_future *f) {
 static void test_libwire_concurrent_requests(void **state) {
   (void)state;
   weft_runtime *rt = runtime();
-  wire_server *s;
-  assert_int_equal(
-      wire_server_start(rt, "127.0.0.1:0", demo_handler, NULL, &s), 0);
+  wire_server *s = start_demo_server(rt);
   char addr[32];
-  snprintf(addr, sizeof addr, "127.0.0.1:%d", wire_server_port(s));
+  server_addr(s, addr, sizeof addr);
   enum { N = 32 };
   weft_future *reqs[N];
   for (int i = 0; i < N; i++) {
@@ -107,9 +118,7 @@ static size_t read_all(int fd, char *buf, size_t cap) {
 static void test_libwire_pipelined_and_too_long(void **state) {
   (void)state;
   weft_runtime *rt = runtime();
-  wire_server *s;
-  assert_int_equal(
-      wire_server_start(rt, "127.0.0.1:0", demo_handler, NULL, &s), 0);
+  wire_server *s = start_demo_server(rt);
   int fd = raw_connect(wire_server_port(s));
   const char req[] = "PING\r\nUPPER abc\nADD 1 2\n";
   assert_int_equal(write(fd, req, sizeof req - 1), (ssize_t)sizeof req - 1);
@@ -132,11 +141,9 @@ static void test_libwire_pipelined_and_too_long(void **state) {
 static void test_libwire_request_after_stop_is_refused(void **state) {
   (void)state;
   weft_runtime *rt = runtime();
-  wire_server *s;
-  assert_int_equal(
-      wire_server_start(rt, "127.0.0.1:0", demo_handler, NULL, &s), 0);
+  wire_server *s = start_demo_server(rt);
   char addr[32];
-  snprintf(addr, sizeof addr, "127.0.0.1:%d", wire_server_port(s));
+  server_addr(s, addr, sizeof addr);
   wire_server_stop(s);
   weft_future *f;
   assert_int_equal(wire_client_request(addr, "PING", 2000, &f), 0);
