@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -183,7 +184,19 @@ int weft_listener_local_addr(const weft_listener *l,
 }
 
 int weft_listener_close(weft_listener *l) {
-  return l ? weft__sock_close(&l->s) : WEFT_EINVAL;
+  if (!l)
+    return WEFT_EINVAL;
+  /* A backend may close the fd later, on its loop thread (the library
+   * modules do). Stop listening now, so that a connect made after this
+   * call returns is refused on every backend, not queued on a socket about
+   * to close and then reset. Under init_mu, which weft__sock_close takes
+   * to swap the fd out, so the fd cannot be closed (and reused) meanwhile. */
+  pthread_mutex_lock(&l->s.init_mu);
+  int fd = atomic_load_explicit(&l->s.fd, memory_order_relaxed);
+  if (fd >= 0)
+    shutdown(fd, SHUT_RDWR);
+  pthread_mutex_unlock(&l->s.init_mu);
+  return weft__sock_close(&l->s);
 }
 
 void weft_listener_free(weft_listener *l) {

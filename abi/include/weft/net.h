@@ -172,7 +172,8 @@ WEFT_API int weft_listener_local_addr(const weft_listener *l,
                                       struct sockaddr_storage *out,
                                       socklen_t *len);
 
-/* Close now (waiting accepts get WEFT_ECLOSED) / close and free. A Unix
+/* Close now (waiting accepts get WEFT_ECLOSED; a connect made after the
+ * call returns is refused, on every backend) / close and free. A Unix
  * listener does not unlink its path. Since 0.1. */
 WEFT_API int weft_listener_close(weft_listener *l);
 WEFT_API void weft_listener_free(weft_listener *l);
