@@ -10,6 +10,10 @@ broken build can never look like a clean run with fewer tests. A name with
 a leading '+' is a step that passed outside meson (the fuzzer run): one
 passed result.
 
+For each failed test the last lines of its output (stdout and stderr as
+meson logged them) come first, so that a CI record that keeps only the
+end of the log still shows why a test failed.
+
 Exit status: 0 only if nothing failed and at least one test passed.
 
 usage: test-summary.py BUILD... | !BUILD... | +STEP...
@@ -23,8 +27,17 @@ SKIP = {"SKIP"}
 # Everything else (FAIL, TIMEOUT, ERROR, UNEXPECTEDPASS, ...) is a failure.
 
 
+TAIL_LINES = 40
+
+
+def output_tail(t: dict) -> list:
+    text = (t.get("stdout") or "") + (t.get("stderr") or "")
+    return text.rstrip().splitlines()[-TAIL_LINES:]
+
+
 def main() -> int:
     total_p = total_f = total_s = 0
+    summary = []
     for arg in sys.argv[1:]:
         broken = arg.startswith("!")
         build = arg.lstrip("!+")
@@ -45,13 +58,19 @@ def main() -> int:
                 else:
                     f += 1
                     failed_names.append(f"{t['name']} ({t['result']})")
+                    print(f"--- {build}: {t['name']} ({t['result']}), "
+                          f"last {TAIL_LINES} lines of its output")
+                    for out_line in output_tail(t):
+                        print(f"  | {out_line}")
         if broken:
             f += 1
             failed_names.append("the build or test run itself failed")
-        print(f"  {build}: {p} passed, {f} failed, {s} skipped")
+        summary.append(f"  {build}: {p} passed, {f} failed, {s} skipped")
         for n in failed_names:
-            print(f"    failed: {n}")
+            summary.append(f"    failed: {n}")
         total_p, total_f, total_s = total_p + p, total_f + f, total_s + s
+    for summary_line in summary:
+        print(summary_line)
     line = f"{total_p} passed, {total_f} failed"
     if total_s:
         line += f", {total_s} skipped"

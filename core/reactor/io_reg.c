@@ -18,11 +18,15 @@
  *   Bits are stored with acq_rel and read with acquire for the same reason
  *   outside the mutex (the fast path that finds the bit set).
  * - SHUTDOWN is set once (weft__io_close); after it no delivery changes the
- *   word and every poll reports WEFT_ECLOSED.
+ *   word and every poll reports WEFT_ECLOSED. A second weft__io_close
+ *   returns only after the first has set close_done (release; read with
+ *   acquire), the closer's last access, so a thread that frees after its
+ *   own close never frees under a closer still running.
  * - Memory: a registration is freed only by weft__io_free, and if a
  *   backend poll is in progress (or the loop is foreign, attach mode),
  *   only after it, because the backend may still hold the token in its
  *   batch of events (contract clause C4). */
+#include <sched.h>
 #include <stdlib.h>
 
 #include "driver_impl.h"
@@ -44,6 +48,7 @@ int weft__io_register(weft__driver *d, int fd, weft__io_reg **out) {
   r->d = d;
   r->fd = fd;
   atomic_init(&r->state, 0);
+  atomic_init(&r->close_done, 0);
   int rc = weft__backend_register(d->be, d->loop, fd,
                                   WEFT_IO_READABLE | WEFT_IO_WRITABLE, r);
   if (rc < 0) {
@@ -145,8 +150,16 @@ void weft__io_clear(weft__io_reg *r, uint32_t bits, uint64_t tick) {
 int weft__io_close(weft__io_reg *r, int close_fd) {
   uint64_t old = atomic_fetch_or_explicit(&r->state, WEFT__IO_SHUTDOWN,
                                           memory_order_acq_rel);
-  if (old & WEFT__IO_SHUTDOWN)
+  if (old & WEFT__IO_SHUTDOWN) {
+    /* Another thread is closing: wait for it to finish with `r`, because
+     * our caller may free it next (a listener closed on one thread while
+     * the task that owns it sees ECLOSED and frees it on another). The
+     * closer does nothing that could wait for us: a backend call that only
+     * queues, a mutex we do not hold, and its wakes run after the flag. */
+    while (!atomic_load_explicit(&r->close_done, memory_order_acquire))
+      sched_yield();
     return 0;
+  }
   int rc = close_fd ? weft__backend_close(r->d->be, r->d->loop, r->fd, r)
                     : weft__backend_deregister(r->d->be, r->d->loop, r->fd, r);
   weft_waker rd, wr;
@@ -155,6 +168,8 @@ int weft__io_close(weft__io_reg *r, int close_fd) {
   wr = r->writer;
   r->reader = r->writer = (weft_waker){NULL, NULL};
   pthread_mutex_unlock(&r->mu);
+  /* Our last touch of `r`: from here another thread may free it. */
+  atomic_store_explicit(&r->close_done, 1, memory_order_release);
   /* Waiters wake and see SHUTDOWN: an error, never a hang. */
   weft__wake_take(&rd);
   weft__wake_take(&wr);

@@ -128,6 +128,7 @@ struct weft__io_reg {
   _Atomic uint64_t state;
   pthread_mutex_t mu; /* guards the two wakers */
   weft_waker reader, writer;
+  _Atomic int close_done;  /* set (release) by the closer as its last touch */
   weft__io_reg *free_next; /* under the driver's mutex */
 };
 
