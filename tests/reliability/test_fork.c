@@ -50,6 +50,24 @@
 #define REL_TSAN 0
 #endif
 
+/* AddressSanitizer's allocator (gcc 12's and clang 14's) installs no fork
+ * handler: a fork while another thread holds one of its size-class locks
+ * leaves that lock held in the child, whose next allocation of that class
+ * hangs (seen: the child's new workers stuck in the allocator as they
+ * start). glibc's malloc has no such hazard. So under ASan the parent does
+ * not run the thread that churns signal streams (it allocates nonstop);
+ * the other builds keep it, to land forks inside weft's own locks. */
+#if defined(__SANITIZE_ADDRESS__)
+#define REL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define REL_ASAN 1
+#endif
+#endif
+#ifndef REL_ASAN
+#define REL_ASAN 0
+#endif
+
 static volatile sig_atomic_t usr2_before_weft; /* the app's own handler */
 static void app_usr2(int signo) {
   (void)signo;
@@ -300,7 +318,8 @@ static void test_fork_child_exits_and_runs_a_new_runtime(void **state) {
   assert_int_equal(weft_signal_new(rt, SIGUSR2, &mine), 0);
   pthread_t churn;
   void *churn_args[2] = {rt, &stop};
-  assert_int_equal(pthread_create(&churn, NULL, stream_churn, churn_args), 0);
+  if (!REL_ASAN)
+    assert_int_equal(pthread_create(&churn, NULL, stream_churn, churn_args), 0);
 
   int forks = (int)(40 * rel_scale());
   if (forks < 8)
@@ -324,7 +343,8 @@ static void test_fork_child_exits_and_runs_a_new_runtime(void **state) {
       sched_yield();
   }
   atomic_store(&stop, 1);
-  assert_int_equal(pthread_join(churn, NULL), 0);
+  if (!REL_ASAN)
+    assert_int_equal(pthread_join(churn, NULL), 0);
   for (int i = 0; i < 2; i++) {
     assert_int_equal(weft_join_wait(hb[i], 5000, NULL), 0);
     weft_join_free(hb[i]);
