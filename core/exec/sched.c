@@ -90,7 +90,12 @@ static size_t inject_len(weft_runtime *rt) {
 }
 
 /* Pop up to `max` tasks: the first is returned, the rest go to `w`'s local
- * queue (which has room for them: the caller checked). */
+ * queue as long as it takes them. An empty local queue can still refuse:
+ * while a thief copies a range out of it, the slots from the thief's start
+ * up to our head stay reserved, and if we popped everything meanwhile that
+ * is the whole ring. The tasks it refuses stay at the head of the inject
+ * queue (dropping them would lose their run references, and with them the
+ * tasks: seen as a join that never returned under a stress test). */
 static weft__task *inject_pop_batch(weft_runtime *rt, weft__worker *w,
                                     size_t max) {
   if (inject_len(rt) == 0)
@@ -104,8 +109,10 @@ static weft__task *inject_pop_batch(weft_runtime *rt, weft__worker *w,
   size_t taken = 1;
   weft__task *t = first->qnext;
   while (t && taken < max) {
+    /* Read the link first: once pushed, a thief may take and run it. */
     weft__task *next = t->qnext;
-    weft__lq_push(&w->lq, t); /* cannot fail: see the caller */
+    if (!weft__lq_push(&w->lq, t))
+      break;
     t = next;
     taken++;
   }
