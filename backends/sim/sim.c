@@ -12,7 +12,8 @@
  *   While a blocking job is queued or running, the core switches the loop
  *   to follow real time (ctl WEFT_BACKEND_CTL_FOLLOW_REAL_TIME): the job
  *   takes real time that no jump can skip, so poll then waits for real,
- *   up to its timeout, and moves the clock by the time it waited.
+ *   up to its timeout, and the clock moves with the real clock (all the
+ *   real time since following began, in poll or between polls).
  * - poll(-1) with nothing pending means that every task waits for something
  *   that only another thread can do (a blocking job, a foreign waker). That
  *   is real waiting, so the thread sleeps on a condition variable until
@@ -55,7 +56,27 @@ typedef struct sim_loop {
   /* Loop thread only: set by ctl(WEFT_BACKEND_CTL_FOLLOW_REAL_TIME) while
    * work outside the tasks (a blocking job) takes real time. */
   int follow_real_time;
+  /* Loop thread only, while following: the virtual and real (monotonic)
+   * times when following began. The clock then reads
+   * anchor_virtual + (real now - anchor_real), so every real nanosecond
+   * counts, spent waiting in poll or not (on a loaded machine the loop
+   * thread spends most of it preempted between polls). */
+  uint64_t anchor_virtual, anchor_real;
 } sim_loop;
+
+static uint64_t real_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Following real time: bring the clock up to the real time that passed
+ * since following began. Never backwards. */
+static void follow_sync(sim_loop *l) {
+  uint64_t v = l->anchor_virtual + (real_now_ns() - l->anchor_real);
+  if (v > atomic_load_explicit(&l->now_ns, memory_order_relaxed))
+    atomic_store_explicit(&l->now_ns, v, memory_order_release);
+}
 
 /* Parse WEFT_SIM_SEED; anything that is not a whole number gives the
  * default, so a typo cannot silently make the schedule random. */
@@ -144,33 +165,29 @@ static int sim_poll(void *loop, int64_t timeout_ms) {
      * against spurious wake-ups of the condition variable. */
     while (!l->woken)
       pthread_cond_wait(&l->cv, &l->mu);
-  } else if (!l->woken && timeout_ms > 0 && l->follow_real_time) {
+    if (l->follow_real_time)
+      follow_sync(l);
+  } else if (l->follow_real_time) {
     /* A blocking job is running: it takes real time, so virtual time
-     * follows real time until the job's end wakes this poll. A timer that
-     * falls due meanwhile fires after as many real ms as it asked for, and
-     * one the job itself waits for is not held up by it. */
-    struct timespec start, until;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    until = start;
-    until.tv_sec += (time_t)(timeout_ms / 1000);
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-      until.tv_sec++;
-      until.tv_nsec -= 1000000000L;
+     * follows real time until the job's end. The driver's timeout was
+     * measured from the clock before this catch-up, so only what is left
+     * of it is waited for: a timer that falls due meanwhile fires after at
+     * least as many real ms as it asked for (never early), and one the job
+     * itself waits for is not held up by it. */
+    uint64_t before = atomic_load_explicit(&l->now_ns, memory_order_relaxed);
+    follow_sync(l);
+    uint64_t gap =
+        atomic_load_explicit(&l->now_ns, memory_order_relaxed) - before;
+    uint64_t limit = timeout_ms > 0 ? (uint64_t)timeout_ms * 1000000u : 0;
+    if (!l->woken && gap < limit) {
+      uint64_t until_ns = real_now_ns() + (limit - gap);
+      struct timespec until = {(time_t)(until_ns / 1000000000u),
+                               (long)(until_ns % 1000000000u)};
+      int rc = 0;
+      while (!l->woken && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&l->cv, &l->mu, &until);
+      follow_sync(l);
     }
-    int rc = 0;
-    while (!l->woken && rc != ETIMEDOUT)
-      rc = pthread_cond_timedwait(&l->cv, &l->mu, &until);
-    struct timespec end;
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    uint64_t waited =
-        (uint64_t)(end.tv_sec - start.tv_sec) * 1000000000u +
-        (uint64_t)(end.tv_nsec - start.tv_nsec);
-    uint64_t limit = (uint64_t)timeout_ms * 1000000u;
-    if (rc == ETIMEDOUT || waited > limit)
-      waited = limit; /* land exactly on the deadline asked for */
-    uint64_t now = atomic_load_explicit(&l->now_ns, memory_order_relaxed);
-    atomic_store_explicit(&l->now_ns, now + waited, memory_order_release);
   } else if (!l->woken && timeout_ms > 0) {
     /* Everything waits on a timer: jump to its deadline. Only this thread
      * writes the clock, so a load/store pair is not a lost update. */
@@ -212,6 +229,12 @@ static int sim_ctl(void *loop, int op, void *arg) {
   case WEFT_BACKEND_CTL_FOLLOW_REAL_TIME:
     if (!arg)
       return WEFT_EINVAL;
+    if (*(const int *)arg != 0 && !l->follow_real_time) {
+      l->anchor_virtual = atomic_load_explicit(&l->now_ns, memory_order_relaxed);
+      l->anchor_real = real_now_ns();
+    } else if (*(const int *)arg == 0 && l->follow_real_time) {
+      follow_sync(l); /* the job's last stretch counts too */
+    }
     l->follow_real_time = *(const int *)arg != 0;
     return 0;
   default:
