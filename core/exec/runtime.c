@@ -368,6 +368,12 @@ int weft_runtime_metrics_get(const weft_runtime *crt,
   memset(&m, 0, sizeof m);
   m.struct_size = sizeof m;
   m.workers = rt->current_thread ? 0 : rt->nworkers;
+  /* Alive: spawned less completed. The completions are read first, so
+   * that a task counted as completed was normally counted as spawned too;
+   * the relaxed counters give no guarantee, hence the clamp below. */
+  uint64_t completed = LOAD(rt->remote_completed);
+  for (unsigned i = 0; i < rt->nworkers; i++)
+    completed += LOAD(rt->workers[i].m_completed);
   m.tasks_spawned = LOAD(rt->remote_spawned);
   for (unsigned i = 0; i < rt->nworkers; i++) {
     weft__worker *w = &rt->workers[i];
@@ -376,7 +382,8 @@ int weft_runtime_metrics_get(const weft_runtime *crt,
     m.steals += LOAD(w->m_steals);
     m.parks += LOAD(w->m_parks);
   }
-  m.tasks_alive = weft__owned_count(rt);
+  m.tasks_alive =
+      m.tasks_spawned > completed ? m.tasks_spawned - completed : 0;
   m.inject_queue_depth = LOAD(rt->inj_len);
   if (rt->pool)
     weft__blocking_pool_metrics(rt->pool, &m);

@@ -407,6 +407,14 @@ void weft__sched_note_spawn(weft_runtime *rt) {
     bump(&w->m_spawned, 1);
 }
 
+void weft__sched_note_complete(weft_runtime *rt) {
+  weft__worker *w = weft__tls_worker;
+  if (w && w->rt == rt)
+    bump(&w->m_completed, 1);
+  else
+    atomic_fetch_add_explicit(&rt->remote_completed, 1, memory_order_relaxed);
+}
+
 #define REF_BATCH 256u
 
 void weft__sched_task_ref(weft_runtime *rt) {
@@ -475,6 +483,25 @@ static weft__task *next_task(weft__worker *w) {
   return inject_pop_batch(rt, w, n);
 }
 
+/* The LIFO slot had its turns: its task goes to the back of the queue, so
+ * the rest of the queue gets a turn. If the queue was empty, this worker's
+ * next pop takes this very task, so waking a helper would only send it
+ * looking for a task it cannot get: a chain of tasks that each spawn the
+ * next dragged a second worker out of sleep every few tasks, and often
+ * moved the chain (and its hot memory) back and forth between the two.
+ * Out of line: it keeps run_task's prologue short for every poll. */
+#if defined(__GNUC__) || defined(__clang__)
+#define OUT_OF_LINE __attribute__((noinline))
+#else
+#define OUT_OF_LINE
+#endif
+static OUT_OF_LINE void lifo_requeue(weft__worker *w, weft__task *t) {
+  int others = weft__lq_len(&w->lq) > 0;
+  push_local(w, t);
+  if (others && !w->rt->current_thread)
+    notify_parked_local(w->rt);
+}
+
 static void run_task(weft__worker *w, weft__task *t) {
   transition_from_searching(w);
   bump(&w->m_polls, 1);
@@ -485,10 +512,7 @@ static void run_task(weft__worker *w, weft__task *t) {
     w->lifo = NULL;
     if (++lifo_polls > MAX_LIFO_POLLS ||
         atomic_load_explicit(&w->rt->shutdown, memory_order_relaxed)) {
-      /* Let the rest of the queue have a turn. */
-      push_local(w, t);
-      if (!w->rt->current_thread)
-        notify_parked_local(w->rt);
+      lifo_requeue(w, t);
       return;
     }
     bump(&w->m_polls, 1);
