@@ -90,7 +90,14 @@ static size_t inject_len(weft_runtime *rt) {
 }
 
 /* Pop up to `max` tasks: the first is returned, the rest go to `w`'s local
- * queue (which has room for them: the caller checked). */
+ * queue as far as it has room. An empty local queue may still have no room:
+ * a thief that claimed half of it and was descheduled before it finished
+ * copying keeps those slots, and the owner may have popped the rest since
+ * (so up to all 256 slots are taken while the queue looks empty). The
+ * tasks that do not fit stay in the inject queue. (This used to assume
+ * room and drop the task on a failed push: under load, a task spawned
+ * from a plain thread was then never run, and a join on it never
+ * returned.) */
 static weft__task *inject_pop_batch(weft_runtime *rt, weft__worker *w,
                                     size_t max) {
   if (inject_len(rt) == 0)
@@ -104,8 +111,11 @@ static weft__task *inject_pop_batch(weft_runtime *rt, weft__worker *w,
   size_t taken = 1;
   weft__task *t = first->qnext;
   while (t && taken < max) {
+    /* Read the link first: once pushed, the task may be stolen, run and
+     * queued again by another worker. */
     weft__task *next = t->qnext;
-    weft__lq_push(&w->lq, t); /* cannot fail: see the caller */
+    if (!weft__lq_push(&w->lq, t))
+      break;
     t = next;
     taken++;
   }
