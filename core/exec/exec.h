@@ -66,7 +66,7 @@ struct weft__task {
   uint32_t cold_off;    /* offset of the cold part, 0 when there is none */
   uint16_t origin;      /* index of the worker whose cache made the block */
   unsigned char has_join;  /* immutable: the join part follows the header */
-  unsigned char in_owned;  /* under the shard's lock */
+  unsigned char in_owned;  /* WEFT__OWNED_*: see owned.c */
   unsigned char owned; /* immutable: the task is tracked by the owned list */
   /* Where the block came from (alloc.c): a class of a worker's cache, or
    * WEFT__ALLOC_MALLOC. */
@@ -126,7 +126,6 @@ enum { WEFT__PK_EMPTY = 0, WEFT__PK_CONDVAR, WEFT__PK_DRIVER, WEFT__PK_NOTIFIED 
 typedef struct weft__owned_shard {
   pthread_mutex_t mu;
   weft__task *head;
-  uint64_t count;
   int closed;
   char pad[64];
 } weft__owned_shard;
@@ -152,7 +151,7 @@ struct weft__worker {
   pthread_cond_t park_cv;
   /* Metrics: written by the owner only (relaxed), read by anyone. */
   atomic_uint_fast64_t m_polls, m_steals, m_stolen, m_parks, m_overflows,
-      m_spawned;
+      m_spawned, m_completed;
   /* Task block cache (alloc.c): owner-only lists, and a stack other
    * threads push freed blocks on. */
   struct weft__block *free_list[WEFT__ALLOC_CLASSES];
@@ -189,14 +188,21 @@ struct weft_runtime {
    * seed. 0: the usual FIFO order. Set at creation, read by the thread
    * that holds the core. */
   int ct_seeded;
+  /* 1 once shutdown began. Read by every worker on every turn of its loop,
+   * so it lives with the fields that never change after start, away from
+   * any word another thread writes often (sharing a line with the count of
+   * remote spawns cost every spawn from a plain thread a cache miss). */
+  atomic_int shutdown;
   uint64_t ct_rng;
   weft__worker *workers;
 
-  /* Inject queue. */
+  /* Inject queue. The length hint comes right after the lock so that a
+   * push writes one line, not two (the workers read the hint often); the
+   * flag, written once, may sit on the next line. */
   alignas(64) pthread_mutex_t inject_mu;
+  atomic_size_t inj_len;
   weft__task *inj_head, *inj_tail;
   int inj_closed;
-  atomic_size_t inj_len;
 
   /* Idle workers: (searching << 16) | unparked, and the sleeper stack. */
   alignas(64) atomic_uint idle_state;
@@ -205,11 +211,15 @@ struct weft_runtime {
   unsigned nsleepers;
 
   alignas(64) atomic_int driver_busy; /* try-lock of the driver */
-  atomic_int shutdown;                /* 1 once shutdown began */
   atomic_uint_fast64_t next_id;
-  atomic_uint_fast64_t remote_spawned;
+  /* Written by every spawn from a plain thread: a line of its own. */
+  alignas(64) atomic_uint_fast64_t remote_spawned;
+  /* Counted tasks completed outside the workers (shutdown, the blocking
+   * pool's threads), for tasks_alive. */
+  atomic_uint_fast64_t remote_completed;
 
-  pthread_mutex_t life_mu; /* serialises shutdown and current-thread runs */
+  alignas(64) pthread_mutex_t life_mu; /* serialises shutdown and
+                                         current-thread runs */
   int shut_done;
   int core_busy;           /* current-thread: a block_on/run_ready holds it */
   pthread_cond_t core_cv;
@@ -251,6 +261,8 @@ void weft__sched_stop(weft_runtime *rt);   /* join worker threads */
 void weft__sched_drain(weft_runtime *rt);  /* drop every queued run ref */
 uint64_t weft__sched_next_id(weft_runtime *rt);
 void weft__sched_note_spawn(weft_runtime *rt);
+/* A counted task completed (or was cancelled): for tasks_alive. */
+void weft__sched_note_complete(weft_runtime *rt);
 /* A task takes / releases its runtime reference (batched per worker). */
 void weft__sched_task_ref(weft_runtime *rt);
 void weft__sched_task_unref(weft_runtime *rt);
@@ -275,12 +287,16 @@ void weft__alloc_remote_init(weft__remote_cache *c);
 void weft__alloc_remote_free(weft__remote_cache *c);
 
 /* owned.c */
+/* in_owned values. */
+#define WEFT__OWNED_NEVER 0u    /* not listed yet: the task has its ref */
+#define WEFT__OWNED_LISTED 1u   /* in the list, which holds the ref */
+#define WEFT__OWNED_TAKEN 2u    /* unlinked by shutdown, which took the ref */
+#define WEFT__OWNED_REMOVED 3u  /* unlinked by its completion */
 int weft__owned_insert(weft_runtime *rt, weft__task *t); /* 0 or ESHUTDOWN */
-/* Returns 1 when the task was in the list (its reference is released by
- * the caller). */
+/* At a completion: returns 1 when the caller releases the list's
+ * reference (the task was listed, or never was), 0 when shutdown took it. */
 int weft__owned_remove(weft_runtime *rt, weft__task *t);
 void weft__owned_close_and_shutdown(weft_runtime *rt);
-uint64_t weft__owned_count(weft_runtime *rt);
 
 /* runtime.c */
 void weft__runtime_ref(weft_runtime *rt);

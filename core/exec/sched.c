@@ -90,12 +90,14 @@ static size_t inject_len(weft_runtime *rt) {
 }
 
 /* Pop up to `max` tasks: the first is returned, the rest go to `w`'s local
- * queue as long as it takes them. An empty local queue can still refuse:
- * while a thief copies a range out of it, the slots from the thief's start
- * up to our head stay reserved, and if we popped everything meanwhile that
- * is the whole ring. The tasks it refuses stay at the head of the inject
- * queue (dropping them would lose their run references, and with them the
- * tasks: seen as a join that never returned under a stress test). */
+ * queue as far as it has room. An empty local queue may still have no room:
+ * a thief that claimed half of it and was descheduled before it finished
+ * copying keeps those slots, and the owner may have popped the rest since
+ * (so up to all 256 slots are taken while the queue looks empty). The
+ * tasks that do not fit stay in the inject queue. (This used to assume
+ * room and drop the task on a failed push: under load, a task spawned
+ * from a plain thread was then never run, and a join on it never
+ * returned.) */
 static weft__task *inject_pop_batch(weft_runtime *rt, weft__worker *w,
                                     size_t max) {
   if (inject_len(rt) == 0)
@@ -109,7 +111,8 @@ static weft__task *inject_pop_batch(weft_runtime *rt, weft__worker *w,
   size_t taken = 1;
   weft__task *t = first->qnext;
   while (t && taken < max) {
-    /* Read the link first: once pushed, a thief may take and run it. */
+    /* Read the link first: once pushed, the task may be stolen, run and
+     * queued again by another worker. */
     weft__task *next = t->qnext;
     if (!weft__lq_push(&w->lq, t))
       break;
@@ -414,6 +417,14 @@ void weft__sched_note_spawn(weft_runtime *rt) {
     bump(&w->m_spawned, 1);
 }
 
+void weft__sched_note_complete(weft_runtime *rt) {
+  weft__worker *w = weft__tls_worker;
+  if (w && w->rt == rt)
+    bump(&w->m_completed, 1);
+  else
+    atomic_fetch_add_explicit(&rt->remote_completed, 1, memory_order_relaxed);
+}
+
 #define REF_BATCH 256u
 
 void weft__sched_task_ref(weft_runtime *rt) {
@@ -482,6 +493,25 @@ static weft__task *next_task(weft__worker *w) {
   return inject_pop_batch(rt, w, n);
 }
 
+/* The LIFO slot had its turns: its task goes to the back of the queue, so
+ * the rest of the queue gets a turn. If the queue was empty, this worker's
+ * next pop takes this very task, so waking a helper would only send it
+ * looking for a task it cannot get: a chain of tasks that each spawn the
+ * next dragged a second worker out of sleep every few tasks, and often
+ * moved the chain (and its hot memory) back and forth between the two.
+ * Out of line: it keeps run_task's prologue short for every poll. */
+#if defined(__GNUC__) || defined(__clang__)
+#define OUT_OF_LINE __attribute__((noinline))
+#else
+#define OUT_OF_LINE
+#endif
+static OUT_OF_LINE void lifo_requeue(weft__worker *w, weft__task *t) {
+  int others = weft__lq_len(&w->lq) > 0;
+  push_local(w, t);
+  if (others && !w->rt->current_thread)
+    notify_parked_local(w->rt);
+}
+
 static void run_task(weft__worker *w, weft__task *t) {
   transition_from_searching(w);
   bump(&w->m_polls, 1);
@@ -492,10 +522,7 @@ static void run_task(weft__worker *w, weft__task *t) {
     w->lifo = NULL;
     if (++lifo_polls > MAX_LIFO_POLLS ||
         atomic_load_explicit(&w->rt->shutdown, memory_order_relaxed)) {
-      /* Let the rest of the queue have a turn. */
-      push_local(w, t);
-      if (!w->rt->current_thread)
-        notify_parked_local(w->rt);
+      lifo_requeue(w, t);
       return;
     }
     bump(&w->m_polls, 1);

@@ -85,7 +85,9 @@ int weft__task_new(weft_runtime *rt, const weft_future_vtable *vt,
     j->error = 0;
     j->status = WEFT_JOIN_COMPLETED;
   }
-  t->in_owned = 0;
+  /* A task the list never tracks starts as if removed, so that the check
+   * at each PENDING (task_run) is one compare. */
+  t->in_owned = owned ? WEFT__OWNED_NEVER : WEFT__OWNED_REMOVED;
   t->owned = (unsigned char)(owned != 0);
   weft__sched_task_ref(rt);
   *out = t;
@@ -154,6 +156,10 @@ static void task_complete(weft__task *t) {
   uint64_t n = 1;
   if (t->owned && weft__owned_remove(t->rt, t))
     n++;
+  /* Counted as the spawn was: every owned task, and every task spawned
+   * from outside the workers (its id has the top bit, sched.c). */
+  if (t->owned || (t->id >> 63))
+    weft__sched_note_complete(t->rt);
   if (weft__ts_ref_dec(&t->state, n))
     weft__task_dealloc(t);
 }
@@ -228,6 +234,13 @@ void weft__task_run(weft__task *t) {
     if (t->has_join && weft__task_join_of(t)->error) /* weft_task_fail */
       weft__task_join_of(t)->status = WEFT_JOIN_FAILED;
     task_complete(t);
+    return;
+  }
+  if (t->in_owned == WEFT__OWNED_NEVER && weft__owned_insert(t->rt, t) != 0) {
+    /* Idle from now on, so it must be on the owned list for shutdown to
+     * find it; but shutdown closed the list already. Do what shutdown
+     * would have done. */
+    task_cancel(t);
     return;
   }
   switch (weft__ts_to_idle(&t->state)) {
@@ -325,14 +338,9 @@ static int spawn_common(weft_runtime *rt, const weft_future_vtable *vt,
                           file, line, &t);
   if (rc)
     return rc;
-  rc = weft__owned_insert(rt, t);
-  if (rc) {
-    /* Closed for shutdown: undo without running the future's drop. */
-    weft_runtime *r = t->rt;
-    weft__task_free_mem(r, t, t->alloc_class, t->origin);
-    weft__sched_task_unref(r);
-    return rc;
-  }
+  /* Not on the owned list yet: it joins at its first PENDING (owned.c). A
+   * spawn that races with shutdown is cancelled with the queue it lands
+   * in (sched.c drains them, and a closed inject queue refuses it). */
   weft__sched_note_spawn(rt);
   if (handle)
     *handle = (weft_join_handle *)t;
