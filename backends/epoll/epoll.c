@@ -148,7 +148,11 @@ static int ep_poll(void *loop, int64_t timeout_ms) {
       bits |= WEFT_IO_WRITABLE;
     if (e->events & EPOLLERR)
       bits |= WEFT_IO_ERROR;
-    if (e->events & EPOLLHUP)
+    /* EPOLLRDHUP (the peer shut its side down) is a hang-up to the core,
+     * which keeps the fd readable from then on: the data and the FIN often
+     * come in one edge, and a reader whose short read cleared READABLE
+     * would otherwise never hear of the FIN. */
+    if (e->events & (EPOLLHUP | EPOLLRDHUP))
       bits |= WEFT_IO_HANGUP;
     l->host->io_ready(l->host->ctx, e->data.ptr, bits);
     reported++;

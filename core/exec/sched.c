@@ -42,6 +42,14 @@
 
 WEFT__TLS weft__worker *weft__tls_worker;
 
+/* Set while this worker runs a driver turn. Tasks that the turn wakes
+ * (readiness, timers) go to this worker's own queue without waking a
+ * helper for each: the worker runs them as soon as the turn returns, and
+ * shares them afterwards if it has more than one (park, maintenance). A
+ * helper woken for a single task would only steal it to another CPU, or
+ * find nothing and park again. */
+static WEFT__TLS int tl_in_turn;
+
 #define SEARCH_ONE (1u << 16)
 #define UNPARKED_MASK 0xffffu
 #define GLOBAL_QUEUE_INTERVAL 31u
@@ -168,7 +176,9 @@ static void park_in_driver(weft_runtime *rt, weft__worker *w) {
     atomic_store(&w->park_state, WEFT__PK_EMPTY);
     return;
   }
+  tl_in_turn = 1;
   weft__driver_turn(rt->driver, -1);
+  tl_in_turn = 0;
   atomic_exchange(&w->park_state, WEFT__PK_EMPTY);
 }
 
@@ -358,7 +368,7 @@ void weft__sched_schedule(void *sched, weft__task *t) {
    * first. */
   if (!weft__tls_task) {
     push_local(w, t);
-    if (!rt->current_thread)
+    if (!rt->current_thread && !tl_in_turn)
       notify_parked_local(rt);
     return;
   }
@@ -588,8 +598,14 @@ static weft__task *spin_for_work(weft__worker *w) {
 static void maintenance(weft__worker *w) {
   weft_runtime *rt = w->rt;
   if (driver_try_lock(rt)) {
+    tl_in_turn = 1;
     weft__driver_turn(rt->driver, 0);
+    tl_in_turn = 0;
     driver_unlock(rt);
+    /* The turn queued what it woke here without notifying (tl_in_turn):
+     * share it if there is more than this worker's next task. */
+    if (!w->searching && (w->lifo ? 1u : 0u) + weft__lq_len(&w->lq) > 1)
+      notify_parked_local(rt);
   }
 }
 

@@ -132,6 +132,12 @@ void weft__io_clear(weft__io_reg *r, uint32_t bits, uint64_t tick) {
   bits &= READY_MASK;
   uint64_t s = atomic_load_explicit(&r->state, memory_order_relaxed);
   for (;;) {
+    /* A hang-up is final: the end of stream stays readable however much
+     * was read, so a reader that stops after a short read still finds it
+     * (an edge-triggered backend reports the data and the peer's FIN in
+     * one event, and nothing after it). */
+    if (s & WEFT_IO_HANGUP)
+      bits &= ~(uint64_t)WEFT_IO_READABLE;
     if ((s >> WEFT__IO_TICK_SHIFT) != tick || !(s & bits) ||
         (s & WEFT__IO_SHUTDOWN))
       return; /* a newer delivery, nothing to clear, or closed */

@@ -72,10 +72,14 @@ int weft_stream_poll_read(weft_stream *s, weft_context *cx, void *buf,
       return WEFT_ECLOSED;
     ssize_t r = read(fd, buf, len);
     if (r >= 0) {
-      /* A short read does not clear readiness: the peer's FIN may already
-       * be queued behind the data, and its edge (EPOLLRDHUP) came with the
-       * data's, so an edge-triggered backend reports nothing new. The next
-       * read finds the end of stream, or EAGAIN, which clears. */
+      /* A short read drained the socket: clearing now saves the read that
+       * would only return EAGAIN (one system call per request in a
+       * request-response exchange). A peer's FIN queued behind the data is
+       * not lost: backends report it as WEFT_IO_HANGUP, with the data's
+       * edge or after it, and the registry keeps READABLE while HANGUP is
+       * set (io_reg.c). */
+      if (r > 0 && (size_t)r < len)
+        weft__sock_clear(&s->s, WEFT_IO_READABLE);
       *n = (size_t)r;
       return 1;
     }

@@ -49,8 +49,10 @@ typedef struct evtfd {
 
 static short to_evt(const evtb *L, uint32_t m) {
   short f = EV_PERSIST;
+  /* EV_CLOSED with EV_ET: the peer's FIN is reported as a hang-up, which
+   * the core keeps readable, even when it came in the data's edge. */
   if (L->et)
-    f |= EV_ET;
+    f |= EV_ET | EV_CLOSED;
   if (m & WEFT_IO_READABLE)
     f |= EV_READ;
   if (m & WEFT_IO_WRITABLE)
@@ -74,7 +76,12 @@ static void on_io(evutil_socket_t fd, short what, void *arg) {
     dirs |= WEFT_IO_READABLE;
   if (what & EV_WRITE)
     dirs |= WEFT_IO_WRITABLE;
-  if (wb_report(&L->core, f, dirs, 0) && L->core.attached)
+  uint32_t extra = 0;
+  if (what & EV_CLOSED) {
+    dirs |= WEFT_IO_READABLE;
+    extra = WEFT_IO_HANGUP;
+  }
+  if (wb_report(&L->core, f, dirs, extra) && L->core.attached)
     schedule_run(L);
 }
 
@@ -221,7 +228,7 @@ static int evtb_create(void **out, const weft_backend_host *host) {
     free(L);
     return WEFT_ENOMEM;
   }
-  event_config_require_features(cfg, EV_FEATURE_ET);
+  event_config_require_features(cfg, EV_FEATURE_ET | EV_FEATURE_EARLY_CLOSE);
   L->base = event_base_new_with_config(cfg);
   event_config_free(cfg);
   if (!L->base) {
@@ -294,7 +301,11 @@ static int evtb_attach(void **out, void *foreign,
                        const weft_backend_host *host) {
   if (!foreign)
     return WEFT_EINVAL;
-  int et = (event_base_get_features(foreign) & EV_FEATURE_ET) != 0;
+  /* Edge-triggered only with early-close support (see to_evt); a base
+   * without it is used lazily, level-triggered, where a FIN stays
+   * readable anyway. */
+  int feats = event_base_get_features(foreign);
+  int et = (feats & EV_FEATURE_ET) && (feats & EV_FEATURE_EARLY_CLOSE);
   evtb *L;
   int rc = wb_loop_new((void **)&L, sizeof *L, host, &evtb_ops, !et);
   if (rc)
