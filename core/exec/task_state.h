@@ -17,8 +17,8 @@
  *
  * References: one per owner of a pointer to the task: the runtime's list
  * of owned tasks (counted from the spawn; the task holds it itself until
- * it is listed at its first PENDING, see owned.c), every run reference (a queued notification), every waker
- * clone, the join handle. The task is freed when the count reaches zero.
+ * it is listed at its first PENDING, see owned.c), every run reference (a
+ * queued notification), every waker clone, the join handle. The task is freed when the count reaches zero.
  *
  * Transitions (each is one CAS loop or one read-modify-write):
  *

@@ -23,6 +23,8 @@
 // only if the checker caught it (see main).
 #include <relacy/relacy.hpp>
 
+#include "model_main.h"
+
 #define WEFT_RELACY 1
 #define WEFT__LQ_CAP 4u
 #include "../../core/exec/queue.c"
@@ -121,18 +123,10 @@ struct inject_model : rl::test_suite<inject_model, 2> {
 } // namespace
 
 int main() {
-  rl::test_params p;
-  p.iteration_count = 200000;
-  p.search_type = rl::random_scheduler_type;
-  bool ok = rl::simulate<inject_model>(p);
 #ifdef WEFT_MODEL_BROKEN_INJECT
-  if (ok) {
-    std::printf("broken twin was NOT caught by the model checker\n");
-    return 1;
-  }
-  std::printf("broken twin caught, as it must be\n");
-  return 0;
+  const bool broken = true;
 #else
-  return ok ? 0 : 1;
+  const bool broken = false;
 #endif
+  return weft_model_main<inject_model>(200000, broken);
 }

@@ -10,6 +10,8 @@
 // if the checker caught it (see main).
 #include <relacy/relacy.hpp>
 
+#include "model_main.h"
+
 #define WEFT_RELACY 1
 #define WEFT__LQ_CAP 4u
 #include "../../core/exec/queue.c"
@@ -98,18 +100,10 @@ struct queue_model : rl::test_suite<queue_model, 3> {
 } // namespace
 
 int main() {
-  rl::test_params p;
-  p.iteration_count = 200000;
-  p.search_type = rl::random_scheduler_type;
-  bool ok = rl::simulate<queue_model>(p);
 #ifdef WEFT_MODEL_BROKEN_QUEUE
-  if (ok) {
-    std::printf("broken twin was NOT caught by the model checker\n");
-    return 1;
-  }
-  std::printf("broken twin caught, as it must be\n");
-  return 0;
+  const bool broken = true;
 #else
-  return ok ? 0 : 1;
+  const bool broken = false;
 #endif
+  return weft_model_main<queue_model>(200000, broken);
 }

@@ -17,6 +17,8 @@
 // published with a relaxed RMW; that model must FAIL (see main).
 #include <relacy/relacy.hpp>
 
+#include "model_main.h"
+
 #define WEFT_RELACY 1
 #include "../../core/exec/task_state.h"
 
@@ -130,18 +132,10 @@ struct task_model : rl::test_suite<task_model, 3> {
 } // namespace
 
 int main() {
-  rl::test_params p;
-  p.iteration_count = 300000;
-  p.search_type = rl::random_scheduler_type;
-  bool ok = rl::simulate<task_model>(p);
 #ifdef WEFT_MODEL_BROKEN_STATE
-  if (ok) {
-    std::printf("broken twin was NOT caught by the model checker\n");
-    return 1;
-  }
-  std::printf("broken twin caught, as it must be\n");
-  return 0;
+  const bool broken = true;
 #else
-  return ok ? 0 : 1;
+  const bool broken = false;
 #endif
+  return weft_model_main<task_model>(300000, broken);
 }
