@@ -49,7 +49,10 @@
  * Lifetime. The pool is reference-counted: the owner (the runtime) holds one
  * reference and every thread one. Shutdown waits up to its timeout; a job
  * still running after it keeps its thread and the pool memory alive, and the
- * last thread out frees the pool. Thread records belong to their thread.
+ * last thread out frees the pool. Thread records belong to their thread
+ * until it exits; then the record waits on the exited list for whoever
+ * joins the thread (the next thread to exit, or shutdown), and a pool shut
+ * down without a timeout has joined all its threads when shutdown returns.
  */
 #include "pool.h"
 
@@ -81,7 +84,9 @@
 enum wake_reason { WAKE_NONE = 0, WAKE_JOB, WAKE_WATCH, WAKE_EXIT };
 
 typedef struct thread_rec {
-  struct thread_rec *next, *prev; /* parked list links */
+  struct thread_rec *next, *prev; /* parked list links; `next` also links
+                                   * the list of exited threads */
+  pthread_t tid;                  /* set by the thread when it exits */
   weft__blocking_pool *pool;
   pthread_cond_t cv; /* this thread alone waits on it */
   int wake;          /* enum wake_reason, set by the waker under the lock */
@@ -119,6 +124,9 @@ struct weft__blocking_pool {
   unsigned n_parked, alive, lingering, starting, notified, spinning;
   unsigned running, peak;
   thread_rec *watcher; /* the thread watching for a stuck queue, or NULL */
+  /* Threads that have left (their stop hook has run) and await a join;
+   * their records stay allocated until then. See thread_exit. */
+  thread_rec *exited;
   int watch_wanted;    /* a watcher was asked for (starting or awake) */
   /* Admitted spawns not yet scheduled. Atomic because the unbounded
    * admission takes no lock: it and a thread's keep-alive exit form a
@@ -159,9 +167,30 @@ struct weft__blocking_pool {
  * schedule call that weft__task_spawn_custom makes on the same thread. */
 static _Thread_local weft__blocking_pool *tls_admitted;
 
+/* Join the threads of an exited list and free their records. Each one has
+ * already pushed itself and has only its last pool_unref and return left,
+ * so the joins are short. Lock NOT held. */
+static void join_exited(thread_rec *r) {
+  while (r) {
+    thread_rec *next = r->next;
+    pthread_join(r->tid, NULL);
+    free(r);
+    r = next;
+  }
+}
+
 static void pool_unref(weft__blocking_pool *p) {
   if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
     return;
+  /* The last reference went with a thread: the owner shut the pool down
+   * with a timeout and left before this thread finished its job. Nobody
+   * is left to join the threads still listed (this one among them), so
+   * they release their own resources as they end. */
+  for (thread_rec *r = p->exited, *next; r; r = next) {
+    next = r->next;
+    pthread_detach(r->tid);
+    free(r);
+  }
   pthread_mutex_destroy(&p->mu);
   pthread_cond_destroy(&p->quiet);
   free(p->ring);
@@ -355,7 +384,9 @@ static int start_thread(weft__blocking_pool *p, int watch) {
     atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
     pthread_attr_t a;
     pthread_attr_init(&a);
-    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    /* Joinable: shutdown joins every thread, so none is still running
+     * pool code when the runtime is freed (a library unloaded right after
+     * would otherwise pull the code out from under it). */
     if (p->stack_size)
       pthread_attr_setstacksize(&a, p->stack_size);
     pthread_t tid;
@@ -515,6 +546,11 @@ static void watch_queue(weft__blocking_pool *p, thread_rec *r) {
   p->watch_wanted = 0;
 }
 
+/* A thread leaves. Its record goes on the exited list, to be joined: by
+ * the next thread to leave (which takes the list, so at most a few threads
+ * ever wait for a join, however many keep-alive has retired), or by
+ * shutdown. A thread joins only threads listed before it, so two leaving
+ * threads never wait for each other. */
 static void thread_exit(weft__blocking_pool *p, thread_rec *r) {
   /* Lock held: leave the count of threads that can take jobs now, so that
    * a spawn racing with this exit starts a new thread. */
@@ -524,12 +560,16 @@ static void thread_exit(weft__blocking_pool *p, thread_rec *r) {
   if (p->on_stop)
     p->on_stop(p->on_stop_arg);
   pthread_cond_destroy(&r->cv);
-  free(r);
+  r->tid = pthread_self();
   pthread_mutex_lock(&p->mu);
+  thread_rec *earlier = p->exited;
+  r->next = NULL;
+  p->exited = r;
   p->lingering--;
   if (p->alive + p->lingering == 0)
     pthread_cond_broadcast(&p->quiet);
   pthread_mutex_unlock(&p->mu);
+  join_exited(earlier);
   pool_unref(p);
 }
 
@@ -858,7 +898,12 @@ int weft__blocking_pool_shutdown(weft__blocking_pool *p, int64_t timeout_ms) {
     }
   }
   int still = (int)p->running;
+  /* Every thread listed has left: join them now, so that a pool shut down
+   * without a timeout has no thread left at all when this returns. */
+  thread_rec *gone = p->exited;
+  p->exited = NULL;
   pthread_mutex_unlock(&p->mu);
+  join_exited(gone);
   return still;
 }
 
@@ -867,7 +912,13 @@ void weft__blocking_pool_free(weft__blocking_pool *p) {
     return;
   pthread_mutex_lock(&p->mu);
   int done = p->shutdown;
+  /* Shut down earlier with a timeout: threads that have left since are
+   * joined here; the ones still running jobs detach as they end. */
+  thread_rec *gone = done ? p->exited : NULL;
+  if (done)
+    p->exited = NULL;
   pthread_mutex_unlock(&p->mu);
+  join_exited(gone);
   if (!done)
     weft__blocking_pool_shutdown(p, -1);
   pool_unref(p);

@@ -335,6 +335,77 @@ static void test_blocking_pool_shutdown_queued_and_running(void **st) {
   sleep_ms(20); /* let the threads leave and free the pool */
 }
 
+/* Shutdown joins its threads: when it returns, each has ended entirely,
+ * thread-specific data destructors included (which run after the pool's
+ * own exit path). A library unloaded right after freeing its runtime, or a
+ * destructor's side effect the caller counts on, needs exactly that; with
+ * detached threads, shutdown returned while these destructors slept. Also
+ * covers threads retired by keep-alive while others are still running:
+ * the next thread to leave joins them. */
+static pthread_key_t g_exit_key;
+static atomic_int g_dtors_done;
+static void slow_dtor(void *v) {
+  (void)v;
+  sleep_ms(30);
+  atomic_fetch_add(&g_dtors_done, 1);
+}
+static void keyed_run(weft__task *t) {
+  pthread_setspecific(g_exit_key, (void *)1);
+  fake_run(t);
+}
+static const weft__bpool_ops keyed_ops = {keyed_run, fake_cancel};
+
+static void test_blocking_pool_shutdown_joins_threads(void **st) {
+  (void)st;
+  assert_int_equal(pthread_key_create(&g_exit_key, slow_dtor), 0);
+  atomic_store(&g_dtors_done, 0);
+  /* Short keep-alive: the first jobs' threads retire before the rest. */
+  weft__config c = cfg_with(8, 20, 0);
+  weft__blocking_pool *p;
+  assert_int_equal(weft__bpool_create(&keyed_ops, &c, &p), 0);
+  static fake early[4], late[4];
+  memset(early, 0, sizeof early);
+  memset(late, 0, sizeof late);
+  for (int i = 0; i < 4; i++) {
+    early[i].sleep_ms = 5;
+    assert_int_equal(spawn_fake(p, &early[i]), 0);
+  }
+  for (int i = 0; i < 4; i++)
+    wait_runs(&early[i], 1);
+  for (int i = 0; i < 200 && metrics(p).blocking_threads; i++)
+    sleep_ms(1); /* keep-alive retires them (their joins come later) */
+  static atomic_int late_started[4];
+  for (int i = 0; i < 4; i++) {
+    atomic_store(&late_started[i], 0);
+    late[i].sleep_ms = 20;
+    late[i].set_on_run = &late_started[i];
+    assert_int_equal(spawn_fake(p, &late[i]), 0);
+  }
+  /* All four running (shutdown would cancel a queued one): shutdown then
+   * waits for their jobs, their exits and their destructors. */
+  for (int i = 0; i < 4; i++)
+    while (!atomic_load(&late_started[i]))
+      sleep_ms(1);
+  unsigned peak = weft__bpool_peak_threads(p);
+  int started = atomic_load(&g_dtors_done);
+  assert_int_equal(weft__blocking_pool_shutdown(p, -1), 0);
+  /* Every thread that ever ran has finished its destructor. The count of
+   * threads is not known exactly (a thread may take several jobs), but
+   * each ran at least one keyed job, and none is left unjoined. */
+  int done = atomic_load(&g_dtors_done);
+  assert_true(done >= 2);
+  assert_true(done >= started);
+  assert_true((unsigned)done >= peak);
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(atomic_load(&late[i].runs), 1);
+  int after_free = done;
+  weft__blocking_pool_free(p);
+  sleep_ms(50);
+  /* Nothing was still running to finish later. */
+  assert_int_equal(atomic_load(&g_dtors_done), after_free);
+  pthread_key_delete(g_exit_key);
+}
+
 static atomic_int g_starts, g_stops;
 static void on_start(void *a) {
   (void)a;
@@ -580,6 +651,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_blocking_pool_abort_queued_removes),
       cmocka_unit_test(test_blocking_pool_queue_bound_and_waiter),
       cmocka_unit_test(test_blocking_pool_shutdown_queued_and_running),
+      cmocka_unit_test(test_blocking_pool_shutdown_joins_threads),
       cmocka_unit_test(test_blocking_pool_hooks_and_name),
       cmocka_unit_test(test_blocking_pool_hand_off_wakes_one_thread),
       cmocka_unit_test(test_blocking_pool_thread_creation_failure),
